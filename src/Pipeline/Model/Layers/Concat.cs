@@ -1,0 +1,10 @@
+using static TorchSharp.torch;
+
+namespace StreamAnalyzer.Pipeline.Model.Layers;
+
+/// <summary>Upstream <c>Concat</c>: concatenation along a dimension (channels by default).</summary>
+public sealed class Concat(long dimension = 1) : MultiInputLayer(nameof(Concat))
+{
+    /// <inheritdoc/>
+    public override Tensor forward(IReadOnlyList<Tensor> inputs) => cat(inputs.ToList(), dimension);
+}

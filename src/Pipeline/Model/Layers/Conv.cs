@@ -1,0 +1,52 @@
+using StreamAnalyzer.Pipeline.Checkpoints;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace StreamAnalyzer.Pipeline.Model.Layers;
+
+/// <summary>Upstream <c>models.common.Conv</c>: convolution, BatchNorm, activation.</summary>
+public sealed class Conv : nn.Module<Tensor, Tensor>, IFusable
+{
+    private readonly Conv2d conv;
+    private BatchNorm2d? bn;
+    private readonly nn.Module<Tensor, Tensor> act;
+
+    private Conv(Conv2d conv, BatchNorm2d? bn, nn.Module<Tensor, Tensor> act) : base(nameof(Conv))
+    {
+        this.conv = conv;
+        this.bn = bn;
+        this.act = act;
+        RegisterComponents();
+    }
+
+    /// <summary>Output channels.</summary>
+    public long OutChannels => conv.out_channels;
+
+    /// <summary>
+    /// Creates the module as <c>Conv(c1, c2, k, s, p, g, act)</c> would, shaped after the pickled module
+    /// <paramref name="node"/> when there is one (a Conv saved already fused has no <c>bn</c>).
+    /// </summary>
+    internal static Conv Create(CheckpointModule? node, long c1, long c2, long k = 1, long s = 1, long? p = null, long g = 1,
+        ActivationSpec? act = null, string where = "")
+    {
+        var conv = ModuleHints.Conv2d(node?.Find("conv"), c1, c2, k, s, p ?? k / 2, g, bias: false);
+        bool hasBn = node is null || node.Children.ContainsKey("bn");
+        var bn = hasBn ? ModuleHints.BatchNorm2d(node?.Find("bn"), conv.out_channels) : null;
+        return new Conv(conv, bn, ModuleHints.Activation(node?.Find("act"), act ?? ActivationSpec.SiLU, where));
+    }
+
+    /// <inheritdoc/>
+    public override Tensor forward(Tensor x) => act.call(bn is null ? conv.call(x) : bn.call(conv.call(x)));
+
+    /// <inheritdoc/>
+    public void Fuse()
+    {
+        if (bn is null) return;
+        var (w, b) = BatchNormFolding.Fold(conv.weight, conv.bias, bn);
+        BatchNormFolding.Assign(conv, w, b);
+        register_module(nameof(bn), null!);
+        bn.Dispose();
+        bn = null;
+    }
+}

@@ -1,0 +1,65 @@
+using StreamAnalyzer.Pipeline.Checkpoints;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace StreamAnalyzer.Pipeline.Model.Layers;
+
+/// <summary>
+/// Builds TorchSharp building blocks with the hyper-parameters stored in the checkpoint's pickled modules
+/// (BatchNorm eps, convolution stride/padding/groups, pooling and upsampling settings, activation slopes),
+/// falling back to what the architecture config implies where a module is absent.
+/// </summary>
+internal static class ModuleHints
+{
+    /// <summary>BatchNorm eps that upstream YOLOv7 sets at model init (used only when the file does not say).</summary>
+    public const double UpstreamBatchNormEps = 1e-3;
+
+    public static Conv2d Conv2d(CheckpointModule? node, long cin, long cout, long k, long s, long p, long g, bool bias)
+    {
+        var (kh, kw) = node?.Pair("kernel_size") ?? (k, k);
+        var stride = node?.Pair("stride") ?? (s, s);
+        var padding = node?.Pair("padding") ?? (p, p);
+        var dilation = node?.Pair("dilation") ?? (1, 1);
+        long groups = node?.Attribute("groups") as long? ?? g;
+        bool hasBias = node is null ? bias : node.Parameters.ContainsKey("bias");
+        if (node?.Weight() is { } w && w.Size.Length == 4)
+        {
+            // The stored weight is the authority on channel counts (checked again when the state is bound).
+            cout = w.Size[0];
+            cin = w.Size[1] * groups;
+        }
+        return nn.Conv2d(cin, cout, (kh, kw), stride, padding, dilation, groups: groups, bias: hasBias);
+    }
+
+    public static BatchNorm2d BatchNorm2d(CheckpointModule? node, long features) =>
+        nn.BatchNorm2d(features, eps: node?.Double("eps") ?? UpstreamBatchNormEps, momentum: node?.Double("momentum") ?? 0.03);
+
+    public static MaxPool2d MaxPool2d(CheckpointModule? node, long k, long s, long p)
+    {
+        var kernel = node?.Pair("kernel_size") ?? (k, k);
+        var stride = node?.Pair("stride") ?? kernel;
+        var padding = node?.Pair("padding") ?? (p, p);
+        bool ceil = node?.Attribute("ceil_mode") as bool? ?? false;
+        return nn.MaxPool2d([kernel.Item1, kernel.Item2], [stride.Item1, stride.Item2], [padding.Item1, padding.Item2], ceil_mode: ceil);
+    }
+
+    /// <summary>The activation of a Conv/RepConv: taken from the pickled module when present, else from the config argument.</summary>
+    public static nn.Module<Tensor, Tensor> Activation(CheckpointModule? node, ActivationSpec fallback, string where)
+    {
+        var spec = node is null ? fallback : node.TypeName switch
+        {
+            "SiLU" => new ActivationSpec("SiLU", 0),
+            "LeakyReLU" => new ActivationSpec("LeakyReLU", node.Double("negative_slope") ?? 0.01),
+            "ReLU" => new ActivationSpec("ReLU", 0),
+            "Identity" => new ActivationSpec("Identity", 0),
+            "Hardswish" => new ActivationSpec("Hardswish", 0),
+            "Sigmoid" => new ActivationSpec("Sigmoid", 0),
+            "Mish" => new ActivationSpec("Mish", 0),
+            var other => throw new ArchitectureException($"{where}: activation '{other}' is not supported"),
+        };
+        return spec.Create();
+    }
+
+    public static TensorRef? Weight(this CheckpointModule node) => node.Parameters.GetValueOrDefault("weight");
+}

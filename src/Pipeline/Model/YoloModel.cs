@@ -1,0 +1,172 @@
+using StreamAnalyzer.Pipeline.Checkpoints;
+using StreamAnalyzer.Pipeline.Model.Layers;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace StreamAnalyzer.Pipeline.Model;
+
+/// <summary>
+/// A YOLOv7-family network (P5 and P6, deploy and training architectures) built from an official checkpoint and
+/// numerically equivalent to upstream's <c>attempt_load</c> + <c>fuse()</c> in eval mode.
+/// </summary>
+public sealed class YoloModel : nn.Module<Tensor, Tensor>
+{
+    private readonly ModuleList<nn.Module> model;
+    private readonly DetectHead _head;
+    private readonly int[] _lastUse;
+
+    private YoloModel(YoloNetworkBuilder.Built built, IReadOnlyList<string> names) : base(nameof(YoloModel))
+    {
+        model = nn.ModuleList(built.Layers.ToArray());
+        _head = built.Head;
+        Names = names;
+        HeadInputs = built.HeadFrom;
+        var rows = built.Rows;
+        _lastUse = new int[rows.Count];
+        for (int i = 0; i < rows.Count; i++)
+        {
+            _lastUse[i] = i;
+            foreach (var f in rows[i].From) if (f >= 0) _lastUse[f] = Math.Max(_lastUse[f], i);
+        }
+        Layers = rows.Select((r, i) => new LayerInfo(i, r.From, r.Module, r.OutChannels, 0, null)).ToArray();
+        RegisterComponents();
+    }
+
+    /// <summary>Class names from the checkpoint.</summary>
+    public IReadOnlyList<string> Names { get; }
+
+    /// <summary>The layers, in order, with their measured strides and the head inputs marked.</summary>
+    public IReadOnlyList<LayerInfo> Layers { get; private set; }
+
+    /// <summary>Indices of the layers that feed the detect head, one per level (P3, P4, P5[, P6]).</summary>
+    public IReadOnlyList<int> HeadInputs { get; }
+
+    /// <summary>The detect head.</summary>
+    public DetectHead Head => _head;
+
+    /// <summary>Strides of the detection levels.</summary>
+    public IReadOnlyList<float> Strides => _head.Strides;
+
+    /// <summary>The largest stride: input sides must be multiples of it.</summary>
+    public int MaxStride => (int)_head.Strides.Max();
+
+    /// <summary>Number of classes.</summary>
+    public int NumClasses => _head.NumClasses;
+
+    /// <summary>True once <see cref="Fuse"/> has run.</summary>
+    public bool IsFused { get; private set; }
+
+    /// <summary>Reads <paramref name="path"/>, builds the network, binds its weights and (by default) fuses it.</summary>
+    /// <exception cref="CheckpointException">The file cannot be read or does not match its architecture.</exception>
+    public static YoloModel Load(string path, bool fuse = true) => FromCheckpoint(YoloCheckpoint.Load(path), fuse);
+
+    /// <summary>Builds the network of an already-read checkpoint.</summary>
+    public static YoloModel FromCheckpoint(YoloCheckpoint checkpoint, bool fuse = true)
+    {
+        YoloNetworkBuilder.Built built;
+        try
+        {
+            built = YoloNetworkBuilder.Build(checkpoint.Yaml, checkpoint.Root);
+        }
+        catch (ArchitectureException e)
+        {
+            throw new CheckpointException(checkpoint.FilePath, e.Message, e);
+        }
+        var net = new YoloModel(built, checkpoint.Names);
+        try
+        {
+            StateBinder.Bind(net, checkpoint);
+            net.eval();
+            net.MeasureLayers(checkpoint);
+            if (fuse) net.Fuse();
+            return net;
+        }
+        catch
+        {
+            net.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Folds BatchNorm, RepConv branches and implicit knowledge into convolutions (upstream <c>Model.fuse()</c>).</summary>
+    public void Fuse()
+    {
+        foreach (var (_, module) in named_modules())
+            if (module is IFusable f) f.Fuse();
+        IsFused = true;
+    }
+
+    /// <inheritdoc/>
+    public override Tensor forward(Tensor x)
+    {
+        var output = Run(x);
+        output.Logits.Dispose();
+        return output.Pred;
+    }
+
+    /// <summary>
+    /// Runs the network on a (B, 3, H, W) RGB [0, 1] batch, H and W multiples of <see cref="MaxStride"/>,
+    /// keeping the outputs of the <paramref name="capture"/> layers. Intermediate outputs are released as soon as
+    /// no later layer needs them.
+    /// </summary>
+    public ModelOutput Run(Tensor x, IReadOnlyCollection<int>? capture = null)
+    {
+        var outputs = new Tensor?[_lastUse.Length];
+        var captured = new Dictionary<int, Tensor>();
+        Tensor? pred = null, logits = null;
+        for (int i = 0; i < outputs.Length; i++)
+        {
+            var from = Layers[i].From;
+            var inputs = from.Select(f => f < 0 ? x : outputs[f] ?? throw new InvalidOperationException($"layer {f} output was released early")).ToArray();
+            Tensor y;
+            switch (model[i])
+            {
+                case DetectHead head:
+                    (pred, logits) = head.ForwardHead(inputs);
+                    y = pred;
+                    break;
+                case MultiInputLayer multi:
+                    y = multi.call(inputs);
+                    break;
+                case nn.Module<Tensor, Tensor> single:
+                    y = single.call(inputs[0]);
+                    break;
+                default:
+                    throw new InvalidOperationException($"layer {i} has no forward");
+            }
+            outputs[i] = y;
+            if (capture?.Contains(i) == true) captured[i] = y;
+            foreach (var f in from.Distinct())
+            {
+                if (f < 0 || _lastUse[f] != i || captured.ContainsKey(f)) continue;
+                if (!ReferenceEquals(outputs[f], y)) outputs[f]!.Dispose();
+                outputs[f] = null;
+            }
+        }
+        return new ModelOutput(pred!, logits!, captured);
+    }
+
+    private void MeasureLayers(YoloCheckpoint checkpoint)
+    {
+        // Like upstream's Model.__init__, a 256x256 forward measures each layer's stride.
+        const int probe = 256;
+        var strides = new int[Layers.Count];
+        var headLevel = HeadInputs.Select((layer, level) => (layer, level)).ToDictionary(p => p.layer, p => p.level);
+        using (no_grad())
+        using (NewDisposeScope())
+        {
+            var levelStrides = checkpoint.Strides.Length == _head.NumLevels
+                ? checkpoint.Strides
+                : Enumerable.Repeat(1f, _head.NumLevels).ToArray();
+            _head.SetStrides(levelStrides);
+            var all = Enumerable.Range(0, Layers.Count - 1).ToArray();
+            var output = Run(zeros(1, 3, probe, probe), all);
+            foreach (var (i, t) in output.Activations)
+                strides[i] = t.dim() == 4 ? (int)(probe / t.shape[2]) : 0;
+            if (checkpoint.Strides.Length != _head.NumLevels)
+                _head.SetStrides(HeadInputs.Select(l => (float)strides[l]).ToArray());
+        }
+        Layers = Layers.Select(l => l with { Stride = strides[l.Index], FeedsHead = headLevel.TryGetValue(l.Index, out var lv) ? lv : null }).ToArray();
+    }
+}
