@@ -13,6 +13,7 @@ namespace StreamAnalyzer.Pipeline.Checkpoints;
 public sealed class YoloCheckpoint
 {
     private const long MaxPickleBytes = 512L << 20;
+    private const int MaxModuleDepth = 64;
     private readonly Dictionary<string, byte[]> _storages;
 
     private YoloCheckpoint(string path, CheckpointModule root, IReadOnlyDictionary<string, object?> yaml,
@@ -79,9 +80,9 @@ public sealed class YoloCheckpoint
 
             object? top = RestrictedUnpickler.Load(pickle, path);
             var (model, source) = SelectModel(path, top);
-            var root = Walk(path, model, "");
+            var root = Walk(path, model, "", new HashSet<PyInstance>(ReferenceEqualityComparer.Instance));
             var attrs = model.Dict!;
-            var yaml = ToPlain(attrs.Get("yaml")) as Dictionary<string, object?>
+            var yaml = ToPlain(path, attrs.Get("yaml"), 0) as Dictionary<string, object?>
                 ?? throw new CheckpointException(path, "the model has no 'yaml' architecture dict");
             var names = ReadNames(path, attrs.Get("names"), yaml);
 
@@ -212,8 +213,11 @@ public sealed class YoloCheckpoint
         throw new CheckpointException(path, "the checkpoint has neither 'ema' nor 'model'");
     }
 
-    private static CheckpointModule Walk(string path, PyInstance module, string modulePath)
+    private static CheckpointModule Walk(string path, PyInstance module, string modulePath, HashSet<PyInstance> onPath)
     {
+        // A crafted pickle can make a module its own descendant through the memo: refuse cycles and absurd depth.
+        if (!onPath.Add(module) || onPath.Count > MaxModuleDepth)
+            throw new CheckpointException(path, $"module tree at '{modulePath}' is cyclic or deeper than {MaxModuleDepth} levels");
         var d = module.Dict ?? throw new CheckpointException(path, $"module '{modulePath}' ({module.Type.FullName}) has no state");
         var children = new Dictionary<string, CheckpointModule>();
         if (d.Get("_modules") is PyDict mods)
@@ -224,9 +228,10 @@ public sealed class YoloCheckpoint
                 var name = k as string ?? throw new CheckpointException(path, $"module '{modulePath}' has a non-string child name");
                 if (v is not PyInstance child)
                     throw new CheckpointException(path, $"child '{name}' of '{modulePath}' is not a module");
-                children[name] = Walk(path, child, modulePath.Length == 0 ? name : $"{modulePath}.{name}");
+                children[name] = Walk(path, child, modulePath.Length == 0 ? name : $"{modulePath}.{name}", onPath);
             }
         }
+        onPath.Remove(module);
         var nonPersistent = d.Get("_non_persistent_buffers_set") is PySet set ? set.Items.OfType<string>().ToHashSet() : [];
         return new CheckpointModule(modulePath, module.Type, d, children,
             Tensors(path, d.Get("_parameters"), modulePath, _ => true),
@@ -254,11 +259,15 @@ public sealed class YoloCheckpoint
     }
 
     /// <summary>Converts pickled containers into plain .NET values (dictionaries with string keys, lists, scalars).</summary>
-    private static object? ToPlain(object? o) => o switch
+    private static object? ToPlain(string path, object? o, int depth)
     {
-        PyDict d => d.Items.Where(kv => kv.Key is string).ToDictionary(kv => (string)kv.Key, kv => ToPlain(kv.Value)),
-        List<object?> l => l.Select(ToPlain).ToList(),
-        PyTuple t => t.Items.Select(ToPlain).ToList(),
-        _ => o,
-    };
+        if (depth > MaxModuleDepth) throw new CheckpointException(path, "the architecture config is cyclic or nested too deeply");
+        return o switch
+        {
+            PyDict d => d.Items.Where(kv => kv.Key is string).ToDictionary(kv => (string)kv.Key, kv => ToPlain(path, kv.Value, depth + 1)),
+            List<object?> l => l.Select(v => ToPlain(path, v, depth + 1)).ToList(),
+            PyTuple t => t.Items.Select(v => ToPlain(path, v, depth + 1)).ToList(),
+            _ => o,
+        };
+    }
 }

@@ -64,21 +64,37 @@ public sealed class YoloModel : nn.Module<Tensor, Tensor>
     /// <summary>Builds the network of an already-read checkpoint.</summary>
     public static YoloModel FromCheckpoint(YoloCheckpoint checkpoint, bool fuse = true)
     {
-        YoloNetworkBuilder.Built built;
         try
         {
-            built = YoloNetworkBuilder.Build(checkpoint.Yaml, checkpoint.Root);
+            return Create(checkpoint.Yaml, checkpoint.Root, checkpoint.Names, checkpoint.Strides, fuse,
+                net => StateBinder.Bind(net, checkpoint));
         }
         catch (ArchitectureException e)
         {
             throw new CheckpointException(checkpoint.FilePath, e.Message, e);
         }
-        var net = new YoloModel(built, checkpoint.Names);
+    }
+
+    /// <summary>
+    /// Builds an untrained network from an architecture config alone (as parsed from a yolov7 cfg yaml), with
+    /// TorchSharp's default initialisation; strides are measured. Used to check architectures without weights.
+    /// </summary>
+    /// <exception cref="ArchitectureException">The config cannot be built.</exception>
+    public static YoloModel FromArchitecture(IReadOnlyDictionary<string, object?> yaml)
+    {
+        long nc = yaml.GetValueOrDefault("nc") as long? ?? throw new ArchitectureException("the architecture has no 'nc'");
+        return Create(yaml, null, Enumerable.Range(0, (int)nc).Select(i => i.ToString()).ToArray(), [], fuse: false, bind: null);
+    }
+
+    private static YoloModel Create(IReadOnlyDictionary<string, object?> yaml, CheckpointModule? root, IReadOnlyList<string> names,
+        float[] strides, bool fuse, Action<YoloModel>? bind)
+    {
+        var net = new YoloModel(YoloNetworkBuilder.Build(yaml, root), names);
         try
         {
-            StateBinder.Bind(net, checkpoint);
+            bind?.Invoke(net);
             net.eval();
-            net.MeasureLayers(checkpoint);
+            net.MeasureLayers(strides);
             if (fuse) net.Fuse();
             return net;
         }
@@ -147,7 +163,7 @@ public sealed class YoloModel : nn.Module<Tensor, Tensor>
         return new ModelOutput(pred!, logits!, captured);
     }
 
-    private void MeasureLayers(YoloCheckpoint checkpoint)
+    private void MeasureLayers(float[] checkpointStrides)
     {
         // Like upstream's Model.__init__, a 256x256 forward measures each layer's stride.
         const int probe = 256;
@@ -156,15 +172,15 @@ public sealed class YoloModel : nn.Module<Tensor, Tensor>
         using (no_grad())
         using (NewDisposeScope())
         {
-            var levelStrides = checkpoint.Strides.Length == _head.NumLevels
-                ? checkpoint.Strides
+            var levelStrides = checkpointStrides.Length == _head.NumLevels
+                ? checkpointStrides
                 : Enumerable.Repeat(1f, _head.NumLevels).ToArray();
             _head.SetStrides(levelStrides);
             var all = Enumerable.Range(0, Layers.Count - 1).ToArray();
             var output = Run(zeros(1, 3, probe, probe), all);
             foreach (var (i, t) in output.Activations)
                 strides[i] = t.dim() == 4 ? (int)(probe / t.shape[2]) : 0;
-            if (checkpoint.Strides.Length != _head.NumLevels)
+            if (checkpointStrides.Length != _head.NumLevels)
                 _head.SetStrides(HeadInputs.Select(l => (float)strides[l]).ToArray());
         }
         Layers = Layers.Select(l => l with { Stride = strides[l.Index], FeedsHead = headLevel.TryGetValue(l.Index, out var lv) ? lv : null }).ToArray();

@@ -23,12 +23,6 @@ internal static class ModuleHints
         var dilation = node?.Pair("dilation") ?? (1, 1);
         long groups = node?.Attribute("groups") as long? ?? g;
         bool hasBias = node is null ? bias : node.Parameters.ContainsKey("bias");
-        if (node?.Weight() is { } w && w.Size.Length == 4)
-        {
-            // The stored weight is the authority on channel counts (checked again when the state is bound).
-            cout = w.Size[0];
-            cin = w.Size[1] * groups;
-        }
         return nn.Conv2d(cin, cout, (kh, kw), stride, padding, dilation, groups: groups, bias: hasBias);
     }
 
@@ -38,7 +32,7 @@ internal static class ModuleHints
     public static MaxPool2d MaxPool2d(CheckpointModule? node, long k, long s, long p)
     {
         var kernel = node?.Pair("kernel_size") ?? (k, k);
-        var stride = node?.Pair("stride") ?? kernel;
+        var stride = node?.Pair("stride") ?? (s, s);
         var padding = node?.Pair("padding") ?? (p, p);
         bool ceil = node?.Attribute("ceil_mode") as bool? ?? false;
         return nn.MaxPool2d([kernel.Item1, kernel.Item2], [stride.Item1, stride.Item2], [padding.Item1, padding.Item2], ceil_mode: ceil);
@@ -60,6 +54,4 @@ internal static class ModuleHints
         };
         return spec.Create();
     }
-
-    public static TensorRef? Weight(this CheckpointModule node) => node.Parameters.GetValueOrDefault("weight");
 }

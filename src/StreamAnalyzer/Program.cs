@@ -1,0 +1,9 @@
+using System.CommandLine;
+using StreamAnalyzer.Cli.Commands;
+
+var root = new RootCommand("StreamAnalyzer: YOLOv7 detections and what the detector looks at, on images, files and live streams")
+{
+    InfoCommand.Create(),
+    ForwardCommand.Create(),
+};
+return await root.Parse(args).InvokeAsync();
