@@ -1,0 +1,111 @@
+using System.Diagnostics;
+using OpenCvSharp;
+using StreamAnalyzer.Pipeline.Model;
+using StreamAnalyzer.Pipeline.Runtime;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace StreamAnalyzer.Pipeline.Detection;
+
+/// <summary>
+/// Model + letterbox + NMS: frames in, detections on the original frames out, with per-stage timings.
+/// Frames whose letterboxed inputs have the same size run as one batch.
+/// </summary>
+public sealed class Detector : IDisposable
+{
+    private readonly bool _ownsModel;
+
+    /// <summary>Wraps a loaded model. With <paramref name="ownsModel"/>, disposing the detector disposes the model.</summary>
+    public Detector(YoloModel model, DetectorOptions options, bool ownsModel = false)
+    {
+        Model = model;
+        _ownsModel = ownsModel;
+        Device = options.Device ?? CPU;
+        if (options.Half && Device.type != DeviceType.CUDA)
+            throw new UserInputException("--half needs a CUDA device (float16 convolutions are not supported on the CPU)");
+        Options = options with { Nms = options.Nms ?? new NmsOptions() };
+        LetterboxSettings = LetterboxOptions.Square(options.ImageSize, model.MaxStride, options.AutoPad, options.ScaleUp);
+        model.to(Device);
+        if (options.Half) model.half();
+    }
+
+    /// <summary>Loads a checkpoint and creates a detector that owns the model.</summary>
+    public static Detector Load(string weights, DetectorOptions options) => new(YoloModel.Load(weights), options, ownsModel: true);
+
+    /// <summary>The network.</summary>
+    public YoloModel Model { get; }
+
+    /// <summary>The settings in force (NMS filled in).</summary>
+    public DetectorOptions Options { get; }
+
+    /// <summary>How frames are letterboxed.</summary>
+    public LetterboxOptions LetterboxSettings { get; }
+
+    /// <summary>Where the model runs.</summary>
+    public Device Device { get; }
+
+    /// <summary>Class names.</summary>
+    public IReadOnlyList<string> Names => Model.Names;
+
+    /// <summary>Detects objects in each frame (8-bit BGR). The frames are not modified or disposed.</summary>
+    public IReadOnlyList<DetectionResult> Detect(IReadOnlyList<Mat> frames)
+    {
+        var results = new DetectionResult[frames.Count];
+        var plans = frames.Select(f => Letterbox.Plan(f.Width, f.Height, LetterboxSettings)).ToArray();
+        foreach (var group in Enumerable.Range(0, frames.Count).GroupBy(i => (plans[i].InputWidth, plans[i].InputHeight)))
+        {
+            int[] members = group.ToArray();
+            foreach (var (index, result) in members.Zip(DetectBatch(members.Select(i => frames[i]).ToArray())))
+                results[index] = result;
+        }
+        return results;
+    }
+
+    /// <summary>Detects objects in one frame.</summary>
+    public DetectionResult Detect(Mat frame) => Detect([frame])[0];
+
+    private DetectionResult[] DetectBatch(Mat[] frames)
+    {
+        var clock = Stopwatch.StartNew();
+        using var scope = NewDisposeScope();
+        using var mode = inference_mode();
+        var letterboxed = new Mat[frames.Length];
+        var geometry = new LetterboxGeometry[frames.Length];
+        Tensor input;
+        try
+        {
+            for (int i = 0; i < frames.Length; i++) (letterboxed[i], geometry[i]) = Letterbox.Apply(frames[i], LetterboxSettings);
+            input = InputTensor.FromImages(letterboxed, Device);
+        }
+        finally
+        {
+            foreach (var m in letterboxed) m?.Dispose();
+        }
+        if (Options.Half) input = input.half();
+        double preprocess = clock.Elapsed.TotalMilliseconds;
+
+        clock.Restart();
+        var pred = Model.forward(input);
+        if (Device.type == DeviceType.CUDA) cuda.synchronize(Device);
+        double forward = clock.Elapsed.TotalMilliseconds;
+
+        clock.Restart();
+        var kept = NonMaxSuppression.Run(pred, Options.Nms!);
+        var results = new DetectionResult[frames.Length];
+        for (int i = 0; i < frames.Length; i++)
+        {
+            var detections = kept[i].Select(c => new Detection(geometry[i].ToSource(c.Box), c.Box, c.ClassId,
+                c.ClassId < Names.Count ? Names[c.ClassId] : c.ClassId.ToString(), c.Score, c.Row)).ToArray();
+            results[i] = new DetectionResult(detections, geometry[i], new StageTimings(0, 0, 0));
+        }
+        double nms = clock.Elapsed.TotalMilliseconds;
+        var timings = new StageTimings(preprocess / frames.Length, forward / frames.Length, nms / frames.Length);
+        return results.Select(r => r with { Timings = timings }).ToArray();
+    }
+
+    /// <inheritdoc/>
+    public void Dispose()
+    {
+        if (_ownsModel) Model.Dispose();
+    }
+}

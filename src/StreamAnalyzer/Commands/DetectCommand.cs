@@ -1,0 +1,105 @@
+using System.CommandLine;
+using System.Globalization;
+using OpenCvSharp;
+using StreamAnalyzer.Pipeline.Detection;
+using StreamAnalyzer.Pipeline.Rendering;
+using StreamAnalyzer.Pipeline.Runtime;
+using StreamAnalyzer.Pipeline.Sinks;
+using StreamAnalyzer.Pipeline.Sources;
+
+namespace StreamAnalyzer.Cli.Commands;
+
+/// <summary><c>stream-analyzer detect</c>: detection on images, folders and globs, as yolov7's detect.py.</summary>
+internal static class DetectCommand
+{
+    public static Command Create()
+    {
+        var weights = CommonOptions.Weights();
+        var source = new Option<string>("--source") { Description = "image file, folder of images, or glob (e.g. 'dir/*.jpg')", Required = true };
+        var imgSize = CommonOptions.ImageSize();
+        var conf = CommonOptions.ConfThreshold(0.25f);
+        var iou = CommonOptions.IouThreshold();
+        var classes = CommonOptions.Classes();
+        var agnostic = CommonOptions.AgnosticNms();
+        var device = CommonOptions.Device();
+        var half = CommonOptions.Half();
+        var project = new Option<string>("--project") { Description = "results go to <project>/<name>", DefaultValueFactory = _ => Path.Combine("runs", "detect") };
+        var name = new Option<string>("--name") { Description = "results folder name (exp, exp2, ... when it exists)", DefaultValueFactory = _ => "exp" };
+        var existOk = new Option<bool>("--exist-ok") { Description = "reuse <project>/<name> instead of incrementing" };
+        var noSave = new Option<bool>("--nosave") { Description = "do not write annotated images" };
+        var saveJson = new Option<FileInfo?>("--save-json") { Description = "write one JSON line per image (JSON Lines) to this file" };
+        var batch = new Option<int>("--batch") { Description = "images per forward pass", DefaultValueFactory = _ => 1 };
+        var command = new Command("detect", "Detect objects in images and write annotated copies (and JSON lines)")
+        {
+            weights, source, imgSize, conf, iou, classes, agnostic, device, half, project, name, existOk, noSave, saveJson, batch,
+        };
+        command.SetAction(p => CommandRunner.Run(() =>
+        {
+            var nms = new NmsOptions(p.GetValue(conf), p.GetValue(iou), CommonOptions.ClassSet(p.GetValue(classes)), p.GetValue(agnostic));
+            var options = new DetectorOptions(p.GetValue(imgSize), nms, ComputeDevice.Resolve(p.GetValue(device)), p.GetValue(half));
+            string? outDir = p.GetValue(noSave) ? null : OutputFolder.Create(p.GetValue(project)!, p.GetValue(name)!, p.GetValue(existOk));
+            return Execute(p.GetValue(weights)!.FullName, p.GetValue(source)!, options, outDir, p.GetValue(saveJson), Math.Max(1, p.GetValue(batch)));
+        }));
+        return command;
+    }
+
+    private static int Execute(string weights, string source, DetectorOptions options, string? outDir, FileInfo? saveJson, int batchSize)
+    {
+        var files = ImageFiles.Resolve(source);
+        using var detector = Detector.Load(weights, options);
+        using var json = saveJson is null ? null : new JsonLinesWriter(saveJson.FullName);
+        var failures = new List<string>();
+        int done = 0, detections = 0;
+
+        foreach (var chunk in files.Chunk(batchSize))
+        {
+            var frames = new List<(string Path, Mat Frame)>();
+            try
+            {
+                foreach (var path in chunk)
+                {
+                    var frame = Cv2.ImRead(path, ImreadModes.Color);
+                    if (frame.Empty())
+                    {
+                        frame.Dispose();
+                        failures.Add(path);
+                        Console.Error.WriteLine($"error: {path}: cannot read image (missing, corrupt or not an image)");
+                        continue;
+                    }
+                    frames.Add((path, frame));
+                }
+                if (frames.Count == 0) continue;
+                var results = detector.Detect(frames.Select(f => f.Frame).ToArray());
+                for (int i = 0; i < frames.Count; i++)
+                {
+                    var (path, frame) = frames[i];
+                    var result = results[i];
+                    done++;
+                    detections += result.Detections.Count;
+                    Console.WriteLine($"image {done + failures.Count}/{files.Count} {path}: {result.Geometry.InputHeight}x{result.Geometry.InputWidth} " +
+                        $"{Summary(result)}Done. ({Ms(result.Timings.ForwardMs)}) Inference, ({Ms(result.Timings.NmsMs)}) NMS");
+                    json?.Write(DetectionRecord.From(path, result));
+                    if (outDir is not null)
+                    {
+                        DetectionRenderer.Draw(frame, result.Detections);
+                        Cv2.ImWrite(Path.Combine(outDir, Path.GetFileName(path)), frame);
+                    }
+                }
+            }
+            finally
+            {
+                foreach (var (_, frame) in frames) frame.Dispose();
+            }
+        }
+
+        Console.WriteLine($"{done} image(s), {detections} detection(s)" +
+            (outDir is null ? "" : $"; results saved to {outDir}") + (json is null ? "" : $"; JSON lines in {json.Path}"));
+        if (failures.Count == 0) return 0;
+        return CommandRunner.Fail($"{failures.Count} of {files.Count} image(s) could not be read: {string.Join(", ", failures)}");
+    }
+
+    private static string Summary(DetectionResult result) => string.Concat(result.Detections.GroupBy(d => d.ClassName)
+        .Select(g => $"{g.Count()} {g.Key}{(g.Count() > 1 ? "s" : "")}, "));
+
+    private static string Ms(double ms) => ms.ToString("0.0", CultureInfo.InvariantCulture) + "ms";
+}
