@@ -54,6 +54,31 @@ public sealed class YoloModel : nn.Module<Tensor, Tensor>
     /// <summary>Number of classes.</summary>
     public int NumClasses => _head.NumClasses;
 
+    /// <summary>
+    /// The detection level (0 = P3) of a prediction row for an input of <paramref name="height"/> x <paramref name="width"/>
+    /// (rows are ordered level, anchor, grid row, grid column).
+    /// </summary>
+    public int LevelOfRow(int row, int height, int width)
+    {
+        long start = 0;
+        for (int level = 0; level < _head.NumLevels; level++)
+        {
+            int s = (int)_head.Strides[level];
+            start += (long)_head.NumAnchors * (height / s) * (width / s);
+            if (row < start) return level;
+        }
+        throw new ArgumentOutOfRangeException(nameof(row), $"row {row} is beyond the prediction for {height}x{width}");
+    }
+
+    /// <summary>The detection levels that the output of <paramref name="layer"/> influences.</summary>
+    public IReadOnlySet<int> LevelsFedBy(int layer)
+    {
+        var reach = new bool[Layers.Count];
+        reach[layer] = true;
+        for (int i = layer + 1; i < Layers.Count; i++) reach[i] = Layers[i].From.Any(f => f >= 0 && reach[f]);
+        return HeadInputs.Select((l, level) => (l, level)).Where(p => reach[p.l]).Select(p => p.level).ToHashSet();
+    }
+
     /// <summary>True once <see cref="Fuse"/> has run.</summary>
     public bool IsFused { get; private set; }
 
@@ -92,6 +117,8 @@ public sealed class YoloModel : nn.Module<Tensor, Tensor>
         var net = new YoloModel(YoloNetworkBuilder.Build(yaml, root), names);
         try
         {
+            // Inference only: explanations take gradients with respect to activations, never parameters.
+            foreach (var p in net.parameters()) p.requires_grad = false;
             bind?.Invoke(net);
             net.eval();
             net.MeasureLayers(strides);
@@ -126,13 +153,22 @@ public sealed class YoloModel : nn.Module<Tensor, Tensor>
     /// keeping the outputs of the <paramref name="capture"/> layers. Intermediate outputs are released as soon as
     /// no later layer needs them.
     /// </summary>
-    public ModelOutput Run(Tensor x, IReadOnlyCollection<int>? capture = null)
+    /// <param name="x">The input batch.</param>
+    /// <param name="capture">Layers whose outputs are returned in <see cref="ModelOutput.Activations"/>.</param>
+    /// <param name="gradientFrom">
+    /// Layers from which gradients are wanted: the network runs without autograd up to them, their outputs become
+    /// autograd leaves (or stay graph nodes when they already depend on one) and what follows records the graph.
+    /// No gradient ever flows below these layers or into parameters. Null: no autograd at all.
+    /// </param>
+    public ModelOutput Run(Tensor x, IReadOnlyCollection<int>? capture = null, IReadOnlyCollection<int>? gradientFrom = null)
     {
         var outputs = new Tensor?[_lastUse.Length];
         var captured = new Dictionary<int, Tensor>();
         Tensor? pred = null, logits = null;
+        bool recording = false;
         for (int i = 0; i < outputs.Length; i++)
         {
+            using var gradMode = gradientFrom is null ? null : enable_grad(recording);
             var from = Layers[i].From;
             var inputs = from.Select(f => f < 0 ? x : outputs[f] ?? throw new InvalidOperationException($"layer {f} output was released early")).ToArray();
             Tensor y;
@@ -150,6 +186,13 @@ public sealed class YoloModel : nn.Module<Tensor, Tensor>
                     break;
                 default:
                     throw new InvalidOperationException($"layer {i} has no forward");
+            }
+            if (gradientFrom?.Contains(i) == true && !y.requires_grad)
+            {
+                var leaf = y.detach().requires_grad_(true);
+                if (!ReferenceEquals(y, x)) y.Dispose();
+                y = leaf;
+                recording = true;
             }
             outputs[i] = y;
             if (capture?.Contains(i) == true) captured[i] = y;

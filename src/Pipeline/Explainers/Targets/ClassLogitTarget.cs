@@ -1,0 +1,13 @@
+using static TorchSharp.torch;
+
+namespace StreamAnalyzer.Pipeline.Explainers.Targets;
+
+/// <summary>The raw class logit of the detected class, before the sigmoid (the reference's choice).</summary>
+public sealed class ClassLogitTarget : CamTarget
+{
+    /// <inheritdoc/>
+    public override string Name => "logit";
+
+    /// <inheritdoc/>
+    public override Tensor Score(Tensor logitsRow, int classId) => logitsRow[5 + classId];
+}

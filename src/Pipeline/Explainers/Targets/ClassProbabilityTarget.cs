@@ -1,0 +1,13 @@
+using static TorchSharp.torch;
+
+namespace StreamAnalyzer.Pipeline.Explainers.Targets;
+
+/// <summary>The class probability <c>sigmoid(logit)</c> of the detected class.</summary>
+public sealed class ClassProbabilityTarget : CamTarget
+{
+    /// <inheritdoc/>
+    public override string Name => "prob";
+
+    /// <inheritdoc/>
+    public override Tensor Score(Tensor logitsRow, int classId) => logitsRow[5 + classId].sigmoid();
+}
