@@ -6,5 +6,6 @@ var root = new RootCommand("StreamAnalyzer: YOLOv7 detections and what the detec
     InfoCommand.Create(),
     ForwardCommand.Create(),
     DetectCommand.Create(),
+    ExplainCommand.Create(),
 };
 return await root.Parse(args).InvokeAsync();
