@@ -78,8 +78,9 @@ internal static partial class YoloNetworkBuilder
                         "RepConv" => _ => RepConv.Create(node, cin, cout, ArgLong(args, 1, 3), ArgLong(args, 2, 1), ArgLong(args, 4, 1),
                             ActArg(args, 5), where),
                         "DownC" => _ => DownC.Create(node, cin, cout, ArgLong(args, 1, 2), where),
-                        _ => _ => SppCspc.Create(node, cin, cout, args.ElementAtOrDefault(4) is double e ? e : 0.5,
-                            args.ElementAtOrDefault(5) is List<object?> ks ? ks.Select(k => AsLong(k, where)).ToArray() : [5, 9, 13], where),
+                        // Config args are [c2, shortcut, g, e, k] (upstream inserts c1 and n in front).
+                        _ => _ => SppCspc.Create(node, cin, cout, args.ElementAtOrDefault(3) switch { double e => e, long e => e, _ => 0.5 },
+                            args.ElementAtOrDefault(4) is List<object?> ks ? ks.Select(k => AsLong(k, where)).ToArray() : [5, 9, 13], where),
                     };
                     if (module is "DownC" or "SPPCSPC") n = 1; // repeats go inside these blocks upstream
                     break;
