@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using OpenCvSharp;
+using StreamAnalyzer.Pipeline.Explainers;
 using StreamAnalyzer.Pipeline.Model;
 using StreamAnalyzer.Pipeline.Runtime;
 using TorchSharp;
@@ -48,27 +49,35 @@ public sealed class Detector : IDisposable
     public IReadOnlyList<string> Names => Model.Names;
 
     /// <summary>Detects objects in each frame (8-bit BGR). The frames are not modified or disposed.</summary>
-    public IReadOnlyList<DetectionResult> Detect(IReadOnlyList<Mat> frames)
+    public IReadOnlyList<DetectionResult> Detect(IReadOnlyList<Mat> frames) => Detect(frames, null, 0);
+
+    /// <summary>Detects objects in one frame.</summary>
+    public DetectionResult Detect(Mat frame) => Detect([frame])[0];
+
+    /// <summary>
+    /// Detects objects in each frame and, with an <paramref name="explainer"/>, explains the
+    /// <paramref name="topK"/> most confident detections of each from the same forward pass.
+    /// </summary>
+    public IReadOnlyList<DetectionResult> Detect(IReadOnlyList<Mat> frames, CamExplainer? explainer, int topK)
     {
         var results = new DetectionResult[frames.Count];
         var plans = frames.Select(f => Letterbox.Plan(f.Width, f.Height, LetterboxSettings)).ToArray();
         foreach (var group in Enumerable.Range(0, frames.Count).GroupBy(i => (plans[i].InputWidth, plans[i].InputHeight)))
         {
             int[] members = group.ToArray();
-            foreach (var (index, result) in members.Zip(DetectBatch(members.Select(i => frames[i]).ToArray())))
+            foreach (var (index, result) in members.Zip(DetectBatch(members.Select(i => frames[i]).ToArray(), explainer, topK)))
                 results[index] = result;
         }
         return results;
     }
 
-    /// <summary>Detects objects in one frame.</summary>
-    public DetectionResult Detect(Mat frame) => Detect([frame])[0];
-
-    private DetectionResult[] DetectBatch(Mat[] frames)
+    private DetectionResult[] DetectBatch(Mat[] frames, CamExplainer? explainer, int topK)
     {
         var clock = Stopwatch.StartNew();
         using var scope = NewDisposeScope();
-        using var mode = inference_mode();
+        // Autograd cannot use inference-mode tensors, so an explained batch runs under no_grad instead
+        // (the model records the graph only above the target layers).
+        using var mode = explainer is null ? inference_mode() : no_grad();
         var letterboxed = new Mat[frames.Length];
         var geometry = new LetterboxGeometry[frames.Length];
         Tensor input;
@@ -85,22 +94,30 @@ public sealed class Detector : IDisposable
         double preprocess = clock.Elapsed.TotalMilliseconds;
 
         clock.Restart();
-        var pred = Model.forward(input);
+        ModelOutput? output = explainer?.Forward(input);
+        var pred = output?.Pred ?? Model.forward(input);
         if (Device.type == DeviceType.CUDA) cuda.synchronize(Device);
         double forward = clock.Elapsed.TotalMilliseconds;
 
         clock.Restart();
         var kept = NonMaxSuppression.Run(pred, Options.Nms!);
-        var results = new DetectionResult[frames.Length];
+        var detections = new Detection[frames.Length][];
         for (int i = 0; i < frames.Length; i++)
         {
-            var detections = kept[i].Select(c => new Detection(geometry[i].ToSource(c.Box), c.Box, c.ClassId,
+            detections[i] = kept[i].Select(c => new Detection(geometry[i].ToSource(c.Box), c.Box, c.ClassId,
                 c.ClassId < Names.Count ? Names[c.ClassId] : c.ClassId.ToString(), c.Score, c.Row)).ToArray();
-            results[i] = new DetectionResult(detections, geometry[i], new StageTimings(0, 0, 0));
         }
         double nms = clock.Elapsed.TotalMilliseconds;
-        var timings = new StageTimings(preprocess / frames.Length, forward / frames.Length, nms / frames.Length);
-        return results.Select(r => r with { Timings = timings }).ToArray();
+
+        clock.Restart();
+        var explanations = new IReadOnlyList<DetectionExplanation>?[frames.Length];
+        if (explainer is not null && output is not null)
+            for (int i = 0; i < frames.Length; i++) explanations[i] = explainer.Explain(output, i, detections[i].Take(topK).ToArray());
+        double explain = clock.Elapsed.TotalMilliseconds;
+
+        var timings = new StageTimings(preprocess / frames.Length, forward / frames.Length, nms / frames.Length, explain / frames.Length);
+        return Enumerable.Range(0, frames.Length)
+            .Select(i => new DetectionResult(detections[i], geometry[i], timings, explanations[i])).ToArray();
     }
 
     /// <inheritdoc/>

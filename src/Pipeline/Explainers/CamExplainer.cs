@@ -7,9 +7,10 @@ using static TorchSharp.torch;
 namespace StreamAnalyzer.Pipeline.Explainers;
 
 /// <summary>
-/// Explains detections with a CAM method. One forward pass serves all detections of a frame; for each detection
-/// only dScore/dA is computed (<c>autograd.grad</c> with respect to the target activations): no parameter
-/// gradients, and no backward below the target layers, which the forward makes autograd leaves.
+/// Explains detections with a CAM method. The forward pass that detects can also serve the explanation
+/// (<see cref="Explain(ModelOutput, int, IReadOnlyList{Detection.Detection})"/>): the network runs without autograd
+/// up to the target layers, whose outputs become autograd leaves, and for each detection only dScore/dA is computed
+/// with <c>autograd.grad</c> - no parameter gradients, no backward below the target layers.
 /// </summary>
 public sealed class CamExplainer(YoloModel model, CamMethod method, CamTarget target, LayerSelection layers)
 {
@@ -22,55 +23,84 @@ public sealed class CamExplainer(YoloModel model, CamMethod method, CamTarget ta
     /// <summary>The layer choice.</summary>
     public LayerSelection Layers { get; } = layers;
 
-    /// <summary>
-    /// Explains <paramref name="detections"/> of one letterboxed input (1, 3, H, W) on the model's device. Each
-    /// detection's <see cref="Pipeline.Detection.Detection.Row"/> must index this input's prediction.
-    /// </summary>
+    /// <summary>The layers a forward pass must capture (and make gradient leaves of) for <see cref="Explain(ModelOutput, int, IReadOnlyList{Detection.Detection})"/>.</summary>
+    public IReadOnlyList<int> RequiredLayers => Layers.AllLayers(model);
+
+    /// <summary>Runs the forward pass explanations need: activations captured, gradients recorded from the target layers.</summary>
+    public ModelOutput Forward(Tensor input) =>
+        model.Run(input, capture: RequiredLayers, gradientFrom: Method.NeedsGradients ? RequiredLayers : null);
+
+    /// <summary>Runs its own forward pass on one letterboxed input (1, 3, H, W) and explains the detections.</summary>
     public IReadOnlyList<DetectionExplanation> Explain(Tensor input, IReadOnlyList<Pipeline.Detection.Detection> detections)
     {
         if (detections.Count == 0) return [];
-        int height = (int)input.shape[2], width = (int)input.shape[3];
-        var levels = detections.Select(d => model.LevelOfRow(d.Row, height, width)).ToArray();
-        var perDetection = levels.Select(l => Layers.For(model, l)).ToArray();
-        var wanted = perDetection.SelectMany(l => l).Distinct().ToArray();
-        var feeds = wanted.ToDictionary(l => l, model.LevelsFedBy);
-
         using var scope = NewDisposeScope();
-        var output = model.Run(input, capture: wanted, gradientFrom: Method.NeedsGradients ? wanted : null);
+        return Explain(Forward(input), 0, detections);
+    }
+
+    /// <summary>
+    /// Explains detections of image <paramref name="batchIndex"/> from a forward pass made by <see cref="Forward"/>.
+    /// Each detection's <see cref="Pipeline.Detection.Detection.Row"/> indexes that image's prediction.
+    /// </summary>
+    public IReadOnlyList<DetectionExplanation> Explain(ModelOutput output, int batchIndex, IReadOnlyList<Pipeline.Detection.Detection> detections)
+    {
+        if (detections.Count == 0) return [];
+        var anyActivation = output.Activations.Values.First();
+        int height = (int)(anyActivation.shape[2] * model.Layers[output.Activations.Keys.First()].Stride);
+        int width = (int)(anyActivation.shape[3] * model.Layers[output.Activations.Keys.First()].Stride);
         var results = new DetectionExplanation[detections.Count];
+        // Scores are indexed out of the recorded logits: that must be recorded too, whatever the caller's grad mode.
+        using var grad = enable_grad();
         for (int i = 0; i < detections.Count; i++)
         {
             var d = detections[i];
-            var maps = new List<CamMap>();
+            int level = model.LevelOfRow(d.Row, height, width);
+            using var scope = NewDisposeScope();
             Tensor? score = null;
-            foreach (int layer in perDetection[i])
+            var maps = new List<CamMap>();
+            foreach (int layer in Layers.For(model, level))
             {
-                using var inner = NewDisposeScope();
-                var activations = output.Activations[layer][0].detach();
+                var activations = output.Activations[layer][batchIndex].detach();
                 Tensor raw;
                 if (!Method.NeedsGradients)
                 {
                     raw = Method.Map(activations, null);
                 }
-                else if (!feeds[layer].Contains(levels[i]))
+                else if (!model.LevelsFedBy(layer).Contains(level))
                 {
                     // This layer does not reach the detection's level: its gradient is zero everywhere.
                     raw = zeros(activations.shape[1], activations.shape[2]);
                 }
                 else
                 {
-                    score ??= Target.Score(output.Logits[0, d.Row], d.ClassId).MoveToOuterDisposeScope();
-                    var gradient = torch.autograd.grad([score], [output.Activations[layer]], retain_graph: true)[0][0];
+                    score ??= Target.Score(output.Logits[batchIndex, d.Row], d.ClassId);
+                    // libtorch aborts the process on a graph error inside grad(): check what it would check.
+                    if (!score.requires_grad || !output.Activations[layer].requires_grad)
+                        throw new InvalidOperationException("the forward pass did not record gradients: use CamExplainer.Forward");
+                    var gradient = torch.autograd.grad([score], [output.Activations[layer]], retain_graph: true)[0][batchIndex];
                     raw = Method.Map(activations, gradient.detach());
                 }
-                maps.Add(Normalise(layer, raw, height, width));
+                maps.Add(Normalise(layer.ToString(), raw, height, width));
             }
-            results[i] = new DetectionExplanation(d, maps);
+            results[i] = new DetectionExplanation(d, Layers.Fuses ? [FuseMaps(maps, width, height)] : maps);
         }
         return results;
     }
 
-    private static CamMap Normalise(int layer, Tensor raw, int height, int width)
+    private static CamMap FuseMaps(List<CamMap> maps, int width, int height)
+    {
+        var informative = maps.Where(m => !m.IsConstant).ToList();
+        if (informative.Count == 0) return new CamMap("neck", width, height, new float[width * height], true);
+        var fused = new float[width * height];
+        foreach (var m in informative)
+            for (int p = 0; p < fused.Length; p++) fused[p] += m.Values[p];
+        float max = fused.Max(), min = fused.Min();
+        if (!(max - min > 1e-12f)) return new CamMap("neck", width, height, new float[width * height], true);
+        for (int p = 0; p < fused.Length; p++) fused[p] = (fused[p] - min) / (max - min);
+        return new CamMap("neck", width, height, fused, false);
+    }
+
+    private static CamMap Normalise(string layer, Tensor raw, int height, int width)
     {
         var up = nn.functional.interpolate(raw.to(ScalarType.Float32).view(1, 1, raw.shape[0], raw.shape[1]),
             size: [height, width], mode: InterpolationMode.Bilinear, align_corners: false).view(height, width);

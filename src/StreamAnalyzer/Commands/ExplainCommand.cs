@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using OpenCvSharp;
@@ -11,7 +10,6 @@ using StreamAnalyzer.Pipeline.Numpy;
 using StreamAnalyzer.Pipeline.Rendering;
 using StreamAnalyzer.Pipeline.Runtime;
 using StreamAnalyzer.Pipeline.Sources;
-using static TorchSharp.torch;
 
 namespace StreamAnalyzer.Cli.Commands;
 
@@ -22,8 +20,8 @@ internal static class ExplainCommand
     {
         var weights = CommonOptions.Weights();
         var source = new Option<string>("--source") { Description = "image file, folder of images, or glob", Required = true };
-        var method = new Option<string>("--method") { Description = "gradcam, gradcampp, xgradcam, hirescam, layercam or eigencam", DefaultValueFactory = _ => "gradcam" };
-        var layers = new Option<string>("--layers") { Description = "auto (the head input at each detection's level) or layer indices, e.g. 74,75,76", DefaultValueFactory = _ => "auto" };
+        var method = new Option<string>("--method") { Description = "gradcam, gradcampp, xgradcam, hirescam, layercam, eigencam or odam", DefaultValueFactory = _ => "gradcam" };
+        var layers = new Option<string>("--layers") { Description = "auto (the head input at each detection's level), neck (head inputs and the layers feeding them, fused) or layer indices, e.g. 74,75,76", DefaultValueFactory = _ => "auto" };
         var topK = new Option<int>("--top-k") { Description = "explain the K most confident detections", DefaultValueFactory = _ => 3 };
         var target = new Option<string>("--target") { Description = "what is differentiated: logit (class logit), prob (class probability), conf (obj x cls)", DefaultValueFactory = _ => "logit" };
         var imgSize = CommonOptions.ImageSize();
@@ -61,6 +59,8 @@ internal static class ExplainCommand
         return command;
     }
 
+    private static string Ms(double ms) => ms.ToString("0.0", CultureInfo.InvariantCulture) + " ms";
+
     private static bool ExplainImage(string path, Detector detector, CamExplainer explainer, int topK, string outDir, bool saveNpy, double alpha, bool inBox)
     {
         using var frame = Cv2.ImRead(path, ImreadModes.Color);
@@ -70,23 +70,10 @@ internal static class ExplainCommand
             return false;
         }
         string stem = Path.GetFileNameWithoutExtension(path);
-        var clock = Stopwatch.StartNew();
-        var result = detector.Detect(frame);
-        double detectMs = clock.Elapsed.TotalMilliseconds;
+        // One forward pass detects and serves the explanations.
+        var result = detector.Detect([frame], explainer, topK)[0];
         var chosen = result.Detections.Take(topK).ToArray();
-
-        clock.Restart();
-        IReadOnlyList<DetectionExplanation> explanations;
-        using (var scope = NewDisposeScope())
-        {
-            var (letterboxed, _) = Letterbox.Apply(frame, detector.LetterboxSettings);
-            using (letterboxed)
-            {
-                var input = InputTensor.FromImages([letterboxed], detector.Device);
-                explanations = explainer.Explain(input, chosen);
-            }
-        }
-        double explainMs = clock.Elapsed.TotalMilliseconds;
+        var explanations = result.Explanations ?? [];
 
         var frameMaps = new List<Mat>();
         var records = new List<object>();
@@ -150,8 +137,9 @@ internal static class ExplainCommand
             };
             File.WriteAllText(Path.Combine(outDir, $"{stem}.json"), JsonSerializer.Serialize(json, new JsonSerializerOptions { WriteIndented = true }));
         }
-        Console.WriteLine($"{path}: {result.Detections.Count} detection(s), explained {explanations.Count} with {explainer.Method.Name}; " +
-            $"detect {detectMs.ToString("0.0", CultureInfo.InvariantCulture)} ms, explain {explainMs.ToString("0.0", CultureInfo.InvariantCulture)} ms");
+        var t = result.Timings;
+        Console.WriteLine($"{path}: {result.Detections.Count} detection(s), explained {explanations.Count} with {explainer.Method.Name} at {explainer.Layers}; " +
+            $"forward {Ms(t.ForwardMs)}, nms {Ms(t.NmsMs)}, explain {Ms(t.ExplainMs)}");
         return true;
     }
 }

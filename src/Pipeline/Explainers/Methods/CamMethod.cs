@@ -38,6 +38,7 @@ public abstract class CamMethod
         "hirescam" => new HiResCam(),
         "layercam" => new LayerCam(),
         "eigencam" => new EigenCam(),
-        _ => throw new Runtime.UserInputException($"--method '{name}' is not one of gradcam, gradcampp, xgradcam, hirescam, layercam, eigencam"),
+        "odam" => new Odam(),
+        _ => throw new Runtime.UserInputException($"--method '{name}' is not one of gradcam, gradcampp, xgradcam, hirescam, layercam, eigencam, odam"),
     };
 }
