@@ -7,5 +7,6 @@ var root = new RootCommand("StreamAnalyzer: YOLOv7 detections and what the detec
     ForwardCommand.Create(),
     DetectCommand.Create(),
     ExplainCommand.Create(),
+    BenchCommand.Create(),
 };
 return await root.Parse(args).InvokeAsync();

@@ -56,59 +56,61 @@ public sealed class CamExplainer(YoloModel model, CamMethod method, CamTarget ta
             var d = detections[i];
             int level = model.LevelOfRow(d.Row, height, width);
             using var scope = NewDisposeScope();
-            Tensor? score = null;
-            var maps = new List<CamMap>();
-            foreach (int layer in Layers.For(model, level))
+            var layers = Layers.For(model, level);
+            // One backward per detection, for all its layers that reach its level; the others have zero gradient.
+            var reaching = Method.NeedsGradients ? layers.Where(l => model.LevelsFedBy(l).Contains(level)).ToArray() : [];
+            var gradients = new Dictionary<int, Tensor>();
+            if (reaching.Length > 0)
+            {
+                var score = Target.Score(output.Logits[batchIndex, d.Row], d.ClassId);
+                var inputs = reaching.Select(l => output.Activations[l]).ToArray();
+                // libtorch aborts the process on a graph error inside grad(): check what it would check.
+                if (!score.requires_grad || inputs.Any(t => !t.requires_grad))
+                    throw new InvalidOperationException("the forward pass did not record gradients: use CamExplainer.Forward");
+                var grads = torch.autograd.grad([score], inputs, retain_graph: true);
+                for (int j = 0; j < reaching.Length; j++) gradients[reaching[j]] = grads[j][batchIndex].detach();
+            }
+
+            var maps = new List<(string Layer, Tensor? Map)>();
+            foreach (int layer in layers)
             {
                 var activations = output.Activations[layer][batchIndex].detach();
-                Tensor raw;
-                if (!Method.NeedsGradients)
-                {
-                    raw = Method.Map(activations, null);
-                }
-                else if (!model.LevelsFedBy(layer).Contains(level))
-                {
-                    // This layer does not reach the detection's level: its gradient is zero everywhere.
-                    raw = zeros(activations.shape[1], activations.shape[2]);
-                }
-                else
-                {
-                    score ??= Target.Score(output.Logits[batchIndex, d.Row], d.ClassId);
-                    // libtorch aborts the process on a graph error inside grad(): check what it would check.
-                    if (!score.requires_grad || !output.Activations[layer].requires_grad)
-                        throw new InvalidOperationException("the forward pass did not record gradients: use CamExplainer.Forward");
-                    var gradient = torch.autograd.grad([score], [output.Activations[layer]], retain_graph: true)[0][batchIndex];
-                    raw = Method.Map(activations, gradient.detach());
-                }
-                maps.Add(Normalise(layer.ToString(), raw, height, width));
+                Tensor? raw = !Method.NeedsGradients ? Method.Map(activations, null)
+                    : gradients.TryGetValue(layer, out var g) ? Method.Map(activations, g)
+                    : null; // the layer does not reach the detection's level: a constant (zero) map
+                maps.Add((layer.ToString(), raw is null ? null : Normalise(raw, height, width)));
             }
-            results[i] = new DetectionExplanation(d, Layers.Fuses ? [FuseMaps(maps, width, height)] : maps);
+            if (Layers.Fuses)
+            {
+                var informative = maps.Where(m => m.Map is not null).Select(m => m.Map!).ToList();
+                var fused = informative.Count == 0 ? null : Renormalise(stack(informative).sum(0L));
+                results[i] = new DetectionExplanation(d, [ToCamMap("neck", fused, height, width)]);
+            }
+            else
+            {
+                results[i] = new DetectionExplanation(d, maps.Select(m => ToCamMap(m.Layer, m.Map, height, width)).ToArray());
+            }
         }
         return results;
     }
 
-    private static CamMap FuseMaps(List<CamMap> maps, int width, int height)
-    {
-        var informative = maps.Where(m => !m.IsConstant).ToList();
-        if (informative.Count == 0) return new CamMap("neck", width, height, new float[width * height], true);
-        var fused = new float[width * height];
-        foreach (var m in informative)
-            for (int p = 0; p < fused.Length; p++) fused[p] += m.Values[p];
-        float max = fused.Max(), min = fused.Min();
-        if (!(max - min > 1e-12f)) return new CamMap("neck", width, height, new float[width * height], true);
-        for (int p = 0; p < fused.Length; p++) fused[p] = (fused[p] - min) / (max - min);
-        return new CamMap("neck", width, height, fused, false);
-    }
-
-    private static CamMap Normalise(string layer, Tensor raw, int height, int width)
+    // Upsample to the input (bilinear, align_corners=False) and min-max normalise, as the reference;
+    // null for a constant map, where the reference divides 0 by 0.
+    private static Tensor? Normalise(Tensor raw, int height, int width)
     {
         var up = nn.functional.interpolate(raw.to(ScalarType.Float32).view(1, 1, raw.shape[0], raw.shape[1]),
             size: [height, width], mode: InterpolationMode.Bilinear, align_corners: false).view(height, width);
-        float min = up.min().item<float>(), max = up.max().item<float>();
-        // The reference divides by (max - min) and gets NaN for a constant map; a constant map carries no information.
-        if (!(max - min > 1e-12f) || float.IsNaN(min) || float.IsNaN(max))
-            return new CamMap(layer, width, height, new float[height * width], true);
-        var values = ((up - min) / (max - min)).cpu().data<float>().ToArray();
-        return new CamMap(layer, width, height, values, false);
+        return Renormalise(up);
     }
+
+    private static Tensor? Renormalise(Tensor map)
+    {
+        float min = map.min().item<float>(), max = map.max().item<float>();
+        if (!(max - min > 1e-12f) || float.IsNaN(min) || float.IsNaN(max)) return null;
+        return (map - min) / (max - min);
+    }
+
+    private static CamMap ToCamMap(string layer, Tensor? map, int height, int width) => map is null
+        ? new CamMap(layer, width, height, new float[height * width], true)
+        : new CamMap(layer, width, height, map.cpu().data<float>().ToArray(), false);
 }

@@ -50,3 +50,18 @@ public class ExplainCommandTests
         Assert.Contains("--layers '500': not a layer index", r.StdErr);
     }
 }
+
+/// <summary>`bench` runs and reports both timings and the explanation's share.</summary>
+public class BenchCommandTests
+{
+    [SkippableFact]
+    public void BenchReportsDetectionAndExplanationTimes()
+    {
+        var r = CliProcess.Run("bench", "--weights", Fixtures.Require("shapes", "yolov7-tiny-shapes.pt"),
+            "--source", Fixtures.Require("shapes", "images", "val-00000.jpg"), "--img-size", "320", "--runs", "1");
+        Assert.True(r.ExitCode == 0, r.All);
+        Assert.Matches(@"detect\s+\d+\.\d", r.StdOut);
+        Assert.Matches(@"detect \+ explain top 3\s+\d+\.\d", r.StdOut);
+        Assert.Contains("of detection (gradcam at auto, 3 detection(s))", r.StdOut);
+    }
+}
