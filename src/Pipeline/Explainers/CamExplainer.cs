@@ -23,12 +23,17 @@ public sealed class CamExplainer(YoloModel model, CamMethod method, CamTarget ta
     /// <summary>The layer choice.</summary>
     public LayerSelection Layers { get; } = layers;
 
-    /// <summary>The layers a forward pass must capture (and make gradient leaves of) for <see cref="Explain(ModelOutput, int, IReadOnlyList{Detection.Detection})"/>.</summary>
-    public IReadOnlyList<int> RequiredLayers => Layers.AllLayers(model);
+    /// <summary>The targets a forward pass must capture (and take gradients from).</summary>
+    public IReadOnlyList<ExplainTarget> RequiredTargets => Layers.AllTargets(model);
 
     /// <summary>Runs the forward pass explanations need: activations captured, gradients recorded from the target layers.</summary>
-    public ModelOutput Forward(Tensor input) =>
-        model.Run(input, capture: RequiredLayers, gradientFrom: Method.NeedsGradients ? RequiredLayers : null);
+    public ModelOutput Forward(Tensor input)
+    {
+        var targets = RequiredTargets;
+        var layers = targets.Where(t => t.Submodule is null).Select(t => t.Layer).ToArray();
+        var submodules = targets.Where(t => t.Submodule is not null).Select(t => t.Name).ToArray();
+        return model.Run(input, capture: layers, gradientFrom: Method.NeedsGradients ? layers : null, submodules: submodules);
+    }
 
     /// <summary>Runs its own forward pass on one letterboxed input (1, 3, H, W) and explains the detections.</summary>
     public IReadOnlyList<DetectionExplanation> Explain(Tensor input, IReadOnlyList<Pipeline.Detection.Detection> detections)
@@ -45,9 +50,7 @@ public sealed class CamExplainer(YoloModel model, CamMethod method, CamTarget ta
     public IReadOnlyList<DetectionExplanation> Explain(ModelOutput output, int batchIndex, IReadOnlyList<Pipeline.Detection.Detection> detections)
     {
         if (detections.Count == 0) return [];
-        var anyActivation = output.Activations.Values.First();
-        int height = (int)(anyActivation.shape[2] * model.Layers[output.Activations.Keys.First()].Stride);
-        int width = (int)(anyActivation.shape[3] * model.Layers[output.Activations.Keys.First()].Stride);
+        int height = output.InputHeight, width = output.InputWidth;
         var results = new DetectionExplanation[detections.Count];
         // Scores are indexed out of the recorded logits: that must be recorded too, whatever the caller's grad mode.
         using var grad = enable_grad();
@@ -56,14 +59,15 @@ public sealed class CamExplainer(YoloModel model, CamMethod method, CamTarget ta
             var d = detections[i];
             int level = model.LevelOfRow(d.Row, height, width);
             using var scope = NewDisposeScope();
-            var layers = Layers.For(model, level);
-            // One backward per detection, for all its layers that reach its level; the others have zero gradient.
-            var reaching = Method.NeedsGradients ? layers.Where(l => model.LevelsFedBy(l).Contains(level)).ToArray() : [];
-            var gradients = new Dictionary<int, Tensor>();
+            var targets = Layers.For(model, level);
+            Tensor Activation(ExplainTarget t) => t.Submodule is null ? output.Activations[t.Layer] : output.Submodules[t.Name];
+            // One backward per detection, for all its targets that reach its level; the others have zero gradient.
+            var reaching = Method.NeedsGradients ? targets.Where(t => model.LevelsFedBy(t.Layer).Contains(level)).ToArray() : [];
+            var gradients = new Dictionary<ExplainTarget, Tensor>();
             if (reaching.Length > 0)
             {
                 var score = Target.Score(output.Logits[batchIndex, d.Row], d.ClassId);
-                var inputs = reaching.Select(l => output.Activations[l]).ToArray();
+                var inputs = reaching.Select(Activation).ToArray();
                 // libtorch aborts the process on a graph error inside grad(): check what it would check.
                 if (!score.requires_grad || inputs.Any(t => !t.requires_grad))
                     throw new InvalidOperationException("the forward pass did not record gradients: use CamExplainer.Forward");
@@ -72,13 +76,13 @@ public sealed class CamExplainer(YoloModel model, CamMethod method, CamTarget ta
             }
 
             var maps = new List<(string Layer, Tensor? Map)>();
-            foreach (int layer in layers)
+            foreach (var t in targets)
             {
-                var activations = output.Activations[layer][batchIndex].detach();
+                var activations = Activation(t)[batchIndex].detach();
                 Tensor? raw = !Method.NeedsGradients ? Method.Map(activations, null)
-                    : gradients.TryGetValue(layer, out var g) ? Method.Map(activations, g)
-                    : null; // the layer does not reach the detection's level: a constant (zero) map
-                maps.Add((layer.ToString(), raw is null ? null : Normalise(raw, height, width)));
+                    : gradients.TryGetValue(t, out var g) ? Method.Map(activations, g)
+                    : null; // the target does not reach the detection's level: a constant (zero) map
+                maps.Add((t.Name, raw is null ? null : Normalise(raw, height, width)));
             }
             if (Layers.Fuses)
             {
@@ -106,7 +110,8 @@ public sealed class CamExplainer(YoloModel model, CamMethod method, CamTarget ta
     private static Tensor? Renormalise(Tensor map)
     {
         float min = map.min().item<float>(), max = map.max().item<float>();
-        if (!(max - min > 1e-12f) || float.IsNaN(min) || float.IsNaN(max)) return null;
+        // Constant up to float rounding, relative to the map's own scale (gradients through deep random nets are tiny).
+        if (!(max - min > 1e-6f * Math.Max(Math.Abs(max), Math.Abs(min))) || float.IsNaN(min) || float.IsNaN(max)) return null;
         return (map - min) / (max - min);
     }
 

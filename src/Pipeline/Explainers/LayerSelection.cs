@@ -9,21 +9,23 @@ namespace StreamAnalyzer.Pipeline.Explainers;
 /// <item><c>auto</c>: each detection at the layer feeding the head at its own level, so no map is blank;</item>
 /// <item><c>neck</c>: the head inputs and the layers feeding them, each map normalised, then fused into one
 /// (multi-scale, as Ultralytics' LayerCAM over the neck outputs);</item>
-/// <item>explicit indices, also written <c>74_act</c> or <c>74.act</c> (a Conv/RepConv's activation output is the layer's output).</item>
+/// <item>explicit layers, comma-separated: an index (<c>74</c>; <c>74_act</c> and <c>74.act</c> mean the same, as a
+/// Conv/RepConv's activation output is the layer's output) or a submodule path (<c>102.rbr_dense</c>,
+/// <c>74.conv</c>; with <c>--no-fuse</c> for submodules that fusion removes).</item>
 /// </list>
 /// </summary>
 public sealed class LayerSelection
 {
     private readonly string _mode;
 
-    private LayerSelection(string mode, IReadOnlyList<int>? layers)
+    private LayerSelection(string mode, IReadOnlyList<ExplainTarget>? layers)
     {
         _mode = mode;
         Layers = layers;
     }
 
-    /// <summary>Explicit layers, or null for <c>auto</c> and <c>neck</c>.</summary>
-    public IReadOnlyList<int>? Layers { get; }
+    /// <summary>Explicit targets, or null for <c>auto</c> and <c>neck</c>.</summary>
+    public IReadOnlyList<ExplainTarget>? Layers { get; }
 
     /// <summary>True for <c>auto</c>.</summary>
     public bool IsAuto => _mode == "auto";
@@ -38,7 +40,7 @@ public sealed class LayerSelection
     public static LayerSelection Neck { get; } = new("neck", null);
 
     /// <summary>Name used in file names: the layer list, <c>auto</c> or <c>neck</c>.</summary>
-    public override string ToString() => Layers is null ? _mode : string.Join(",", Layers);
+    public override string ToString() => Layers is null ? _mode : string.Join(",", Layers.Select(l => l.Name));
 
     /// <summary>Parses <c>auto</c>, <c>neck</c> or a comma-separated list, validated against <paramref name="model"/>.</summary>
     public static LayerSelection Parse(string text, YoloModel model)
@@ -46,35 +48,42 @@ public sealed class LayerSelection
         string t = text?.Trim().ToLowerInvariant() ?? "";
         if (t is "" or "auto") return Auto;
         if (t == "neck") return Neck;
-        var layers = new List<int>();
+        var layers = new List<ExplainTarget>();
         foreach (var part in t.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
             var head = part.Split('_', '.')[0];
             string rest = part[head.Length..].TrimStart('_', '.');
             if (!int.TryParse(head, out int index) || index < 0 || index >= model.Layers.Count - 1)
                 throw new UserInputException($"--layers '{part}': not a layer index between 0 and {model.Layers.Count - 2}, auto or neck (see `stream-analyzer info`)");
-            if (rest.Length > 0 && rest != "act")
-                throw new UserInputException($"--layers '{part}': only a layer's output ('{index}' or '{index}_act') can be explained");
             if (model.Layers[index].Stride == 0)
                 throw new UserInputException($"--layers '{part}': layer {index} has no spatial output");
-            layers.Add(index);
+            if (rest.Length == 0 || rest == "act")
+            {
+                layers.Add(new ExplainTarget(index));
+                continue;
+            }
+            var paths = model.SubmodulePaths(index);
+            if (!paths.Contains(rest))
+                throw new UserInputException($"--layers '{part}': layer {index} ({model.Layers[index].Module}) has no submodule '{rest}'" +
+                    (paths.Count > 0 ? $"; it has {string.Join(", ", paths)}" : "") + (model.IsFused ? " (fused; --no-fuse keeps BatchNorm and RepConv branches)" : ""));
+            layers.Add(new ExplainTarget(index, rest));
         }
         return new LayerSelection("list", layers.Distinct().ToArray());
     }
 
-    /// <summary>Every layer a forward pass must keep (and take gradients from) for any detection.</summary>
-    public IReadOnlyList<int> AllLayers(YoloModel model) => _mode switch
+    /// <summary>Every target a forward pass must keep (and take gradients from) for any detection.</summary>
+    public IReadOnlyList<ExplainTarget> AllTargets(YoloModel model) => _mode switch
     {
-        "auto" => model.HeadInputs.ToArray(),
-        "neck" => NeckLayers(model),
+        "auto" => model.HeadInputs.Select(l => new ExplainTarget(l)).ToArray(),
+        "neck" => NeckLayers(model).Select(l => new ExplainTarget(l)).ToArray(),
         _ => Layers!,
     };
 
-    /// <summary>The layers to explain a detection of <paramref name="level"/> at.</summary>
-    public IReadOnlyList<int> For(YoloModel model, int level) => _mode switch
+    /// <summary>The targets to explain a detection of <paramref name="level"/> at.</summary>
+    public IReadOnlyList<ExplainTarget> For(YoloModel model, int level) => _mode switch
     {
-        "auto" => [model.HeadInputs[level]],
-        "neck" => NeckLayers(model).Where(l => model.LevelsFedBy(l).Contains(level)).ToArray(),
+        "auto" => [new ExplainTarget(model.HeadInputs[level])],
+        "neck" => NeckLayers(model).Where(l => model.LevelsFedBy(l).Contains(level)).Select(l => new ExplainTarget(l)).ToArray(),
         _ => Layers!,
     };
 

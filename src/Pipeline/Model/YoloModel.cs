@@ -160,17 +160,33 @@ public sealed class YoloModel : nn.Module<Tensor, Tensor>
     /// autograd leaves (or stay graph nodes when they already depend on one) and what follows records the graph.
     /// No gradient ever flows below these layers or into parameters. Null: no autograd at all.
     /// </param>
-    public ModelOutput Run(Tensor x, IReadOnlyCollection<int>? capture = null, IReadOnlyCollection<int>? gradientFrom = null)
+    /// <param name="submodules">
+    /// Submodule outputs to capture, as <c>&lt;layer&gt;.&lt;path&gt;</c> (see <see cref="SubmodulePaths"/>). With
+    /// <paramref name="gradientFrom"/> set, the inputs of their layers become autograd leaves so the captured
+    /// outputs are in the graph.
+    /// </param>
+    public ModelOutput Run(Tensor x, IReadOnlyCollection<int>? capture = null, IReadOnlyCollection<int>? gradientFrom = null,
+        IReadOnlyCollection<string>? submodules = null)
     {
         var outputs = new Tensor?[_lastUse.Length];
         var captured = new Dictionary<int, Tensor>();
+        var capturedSubmodules = new Dictionary<string, Tensor>();
         Tensor? pred = null, logits = null;
         bool recording = false;
+        // Marks the caller's dispose scope: captured submodule outputs move there, out of any scope a block opens inside.
+        using var callerScope = empty(0);
         for (int i = 0; i < outputs.Length; i++)
         {
-            using var gradMode = gradientFrom is null ? null : enable_grad(recording);
             var from = Layers[i].From;
             var inputs = from.Select(f => f < 0 ? x : outputs[f] ?? throw new InvalidOperationException($"layer {f} output was released early")).ToArray();
+            var hooked = submodules?.Where(s => s.StartsWith($"{i}.", StringComparison.Ordinal)).ToArray() ?? [];
+            if (hooked.Length > 0 && gradientFrom is not null)
+            {
+                inputs = inputs.Select(t => t.requires_grad ? t : t.detach().requires_grad_(true)).ToArray();
+                recording = true;
+            }
+            using var gradMode = gradientFrom is null ? null : enable_grad(recording);
+            var removers = hooked.Select(path => Hook(i, path, capturedSubmodules, callerScope)).ToArray();
             Tensor y;
             switch (model[i])
             {
@@ -187,6 +203,7 @@ public sealed class YoloModel : nn.Module<Tensor, Tensor>
                 default:
                     throw new InvalidOperationException($"layer {i} has no forward");
             }
+            foreach (var remove in removers) remove();
             if (gradientFrom?.Contains(i) == true && !y.requires_grad)
             {
                 var leaf = y.detach().requires_grad_(true);
@@ -203,7 +220,28 @@ public sealed class YoloModel : nn.Module<Tensor, Tensor>
                 outputs[f] = null;
             }
         }
-        return new ModelOutput(pred!, logits!, captured);
+        return new ModelOutput(pred!, logits!, captured, capturedSubmodules, (int)x.shape[2], (int)x.shape[3]);
+    }
+
+    /// <summary>The submodule paths of layer <paramref name="layer"/> whose outputs can be captured, e.g. <c>conv</c>, <c>rbr_dense.0</c>.</summary>
+    public IReadOnlyList<string> SubmodulePaths(int layer) =>
+        model[layer].named_modules().Where(m => m.name.Length > 0 && m.module is nn.Module<Tensor, Tensor>).Select(m => m.name).ToArray();
+
+    // Keeps the submodule's own output (it stays on the autograd path) and passes an alias on, because containers
+    // such as Sequential dispose the intermediate results they are handed. Returns the hook's remover.
+    private Action Hook(int layer, string path, Dictionary<string, Tensor> sink, Tensor scopeAnchor)
+    {
+        string relative = path[(path.IndexOf('.') + 1)..];
+        var module = model[layer].named_modules().FirstOrDefault(m => m.name == relative).module as nn.Module<Tensor, Tensor>
+            ?? throw new ArgumentException($"layer {layer} has no submodule '{relative}'", nameof(path));
+        var remover = module.register_forward_hook((_, _, output) =>
+        {
+            // Detach first: TorchSharp 0.107's MoveToOther into the scope a tensor already belongs to drops it from
+            // that scope's list while leaving it "owned" (never disposed; its finalizer then throws on the disposed scope).
+            sink[path] = output.DetachFromDisposeScope().MoveToOtherDisposeScope(scopeAnchor);
+            return output.alias();
+        });
+        return remover.remove;
     }
 
     private void MeasureLayers(float[] checkpointStrides)

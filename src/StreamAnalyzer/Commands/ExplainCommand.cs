@@ -6,6 +6,7 @@ using StreamAnalyzer.Pipeline.Detection;
 using StreamAnalyzer.Pipeline.Explainers;
 using StreamAnalyzer.Pipeline.Explainers.Methods;
 using StreamAnalyzer.Pipeline.Explainers.Targets;
+using StreamAnalyzer.Pipeline.Model;
 using StreamAnalyzer.Pipeline.Numpy;
 using StreamAnalyzer.Pipeline.Rendering;
 using StreamAnalyzer.Pipeline.Runtime;
@@ -34,9 +35,10 @@ internal static class ExplainCommand
         var project = new Option<string>("--project") { DefaultValueFactory = _ => Path.Combine("runs", "explain"), Description = "results go to <project>/<name>" };
         var name = new Option<string>("--name") { DefaultValueFactory = _ => "exp", Description = "results folder name" };
         var existOk = new Option<bool>("--exist-ok") { Description = "reuse <project>/<name>" };
+        var noFuse = CommonOptions.NoFuse();
         var command = new Command("explain", "Heatmaps of what the detector looks at for its top-K detections")
         {
-            weights, source, method, layers, topK, target, imgSize, conf, iou, device, saveNpy, alpha, inBox, project, name, existOk,
+            weights, source, method, layers, topK, target, imgSize, conf, iou, device, saveNpy, alpha, inBox, project, name, existOk, noFuse,
         };
         command.SetAction(p => CommandRunner.Run(() =>
         {
@@ -44,7 +46,7 @@ internal static class ExplainCommand
             var camTarget = CamTarget.Parse(p.GetValue(target)!);
             var options = new DetectorOptions(p.GetValue(imgSize), new NmsOptions(p.GetValue(conf), p.GetValue(iou)), ComputeDevice.Resolve(p.GetValue(device)));
             var files = ImageFiles.Resolve(p.GetValue(source)!);
-            using var detector = Detector.Load(p.GetValue(weights)!.FullName, options);
+            using var detector = new Detector(YoloModel.Load(p.GetValue(weights)!.FullName, fuse: !p.GetValue(noFuse)), options, ownsModel: true);
             var explainer = new CamExplainer(detector.Model, camMethod, camTarget, LayerSelection.Parse(p.GetValue(layers)!, detector.Model));
             string outDir = OutputFolder.Create(p.GetValue(project)!, p.GetValue(name)!, p.GetValue(existOk));
             int failures = 0;
