@@ -8,5 +8,15 @@ var root = new RootCommand("StreamAnalyzer: YOLOv7 detections and what the detec
     DetectCommand.Create(),
     ExplainCommand.Create(),
     BenchCommand.Create(),
+    RunCommand.Create(),
 };
-return await root.Parse(args).InvokeAsync();
+try
+{
+    if (args.Length > 0 && args[0] == "run") args = ["run", .. ConfigFile.Merge(root.Subcommands.First(c => c.Name == "run"), args[1..])];
+}
+catch (StreamAnalyzer.Pipeline.Runtime.UserInputException e)
+{
+    return CommandRunner.Fail(e.Message);
+}
+// `run` handles SIGINT/SIGTERM itself (it finishes the video files); System.CommandLine must not exit first.
+return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });

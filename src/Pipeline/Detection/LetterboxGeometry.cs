@@ -14,9 +14,17 @@ public sealed record LetterboxGeometry(int SourceWidth, int SourceHeight, int In
     int Left, int Top, int ResizedWidth, int ResizedHeight)
 {
     /// <summary>
-    /// Maps a box from input pixels back to the original frame and clips it, as upstream <c>scale_coords</c> does
+    /// Maps a point from input pixels back to the original frame and clips it, as upstream <c>scale_coords</c> does
     /// (padding taken as <c>(input - source * ratio) / 2</c>).
     /// </summary>
+    public (float X, float Y) PointToSource(float x, float y)
+    {
+        double padX = (InputWidth - SourceWidth * Ratio) / 2;
+        double padY = (InputHeight - SourceHeight * Ratio) / 2;
+        return ((float)Math.Clamp((x - padX) / Ratio, 0, SourceWidth), (float)Math.Clamp((y - padY) / Ratio, 0, SourceHeight));
+    }
+
+    /// <summary>Maps a box from input pixels back to the original frame and clips it (see <see cref="PointToSource"/>).</summary>
     public BoxF ToSource(BoxF box)
     {
         double padX = (InputWidth - SourceWidth * Ratio) / 2;

@@ -24,6 +24,12 @@ public static class NonMaxSuppression
         {
             // Only rows with objectness above the threshold leave the tensor.
             var rows = nonzero(pred[b, TensorIndex.Colon, 4] > options.ConfThreshold).view(-1);
+            if (rows.numel() == 0)
+            {
+                // (TorchSharp's ToArray throws on an empty tensor.)
+                results[b] = [];
+                continue;
+            }
             long[] rowIndex = rows.data<long>().ToArray();
             float[] values = pred[b].index_select(0, rows).contiguous().data<float>().ToArray();
             results[b] = Suppress(values, rowIndex, nc, columns, options);

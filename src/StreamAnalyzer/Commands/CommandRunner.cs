@@ -19,6 +19,15 @@ internal static class CommandRunner
         {
             return Fail(e.Message);
         }
+        catch (IOException e)
+        {
+            return Fail(e.Message);
+        }
+        catch (AggregateException e) when (e.InnerExceptions.All(i => i is IOException or UserInputException))
+        {
+            foreach (var inner in e.InnerExceptions) Console.Error.WriteLine($"error: {inner.Message}");
+            return Failure;
+        }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             AnsiConsole.MarkupLine("[yellow]stopped[/]");

@@ -102,3 +102,15 @@ public class DetectorParityTests
         Assert.True(agnostic.Detect(frame).Detections.Count < aware.Detect(frame).Detections.Count);
     }
 }
+
+/// <summary>Frames with nothing in them.</summary>
+public class EmptyFrameTests
+{
+    [SkippableFact]
+    public void AFrameWithNoCandidateGivesNoDetectionsRatherThanAnError()
+    {
+        using var detector = Detector.Load(Fixtures.Require("shapes", "yolov7-tiny-shapes.pt"), new DetectorOptions(160, new NmsOptions(0.9f)));
+        using var gray = new OpenCvSharp.Mat(96, 128, OpenCvSharp.MatType.CV_8UC3, new OpenCvSharp.Scalar(114, 114, 114));
+        Assert.Empty(detector.Detect(gray).Detections);
+    }
+}

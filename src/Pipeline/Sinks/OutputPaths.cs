@@ -1,0 +1,30 @@
+namespace StreamAnalyzer.Pipeline.Sinks;
+
+/// <summary>
+/// Where <c>--save</c> puts each source's output: with one video source and a video file name, that file; otherwise
+/// <c>--save</c> is a folder holding <c>&lt;source name&gt;.mp4</c> per video and the annotated copy per image.
+/// </summary>
+public static class OutputPaths
+{
+    private static readonly string[] VideoOutputExtensions = [".mp4", ".mkv", ".mov", ".avi"];
+
+    /// <summary>The output path of every source.</summary>
+    public static IReadOnlyList<string> Plan(string save, IReadOnlyList<string> sourceNames, Func<int, bool> isImage)
+    {
+        bool saveIsVideoFile = VideoOutputExtensions.Contains(Path.GetExtension(save), StringComparer.OrdinalIgnoreCase);
+        if (sourceNames.Count == 1 && saveIsVideoFile && !isImage(0)) return [save];
+        if (saveIsVideoFile)
+            throw new Runtime.UserInputException($"--save {save}: {sourceNames.Count} sources need a folder (one output per source), not a file");
+        var used = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        var paths = new List<string>();
+        for (int i = 0; i < sourceNames.Count; i++)
+        {
+            string name = sourceNames[i].Contains("://") ? $"stream{i}" : Path.GetFileNameWithoutExtension(sourceNames[i]);
+            string ext = isImage(i) ? Path.GetExtension(sourceNames[i]) : ".mp4";
+            string candidate = name + ext;
+            for (int n = 2; !used.Add(candidate); n++) candidate = $"{name}_{n}{ext}";
+            paths.Add(Path.Combine(save, candidate));
+        }
+        return paths;
+    }
+}

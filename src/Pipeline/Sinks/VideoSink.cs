@@ -1,0 +1,71 @@
+using System.Collections.Concurrent;
+using OpenCvSharp;
+using StreamAnalyzer.Pipeline.Streaming;
+
+namespace StreamAnalyzer.Pipeline.Sinks;
+
+/// <summary>
+/// Writes each source's rendered frames to its own output: a video file for video sources (H.264 through ffmpeg, or
+/// mp4v through OpenCV), an image file for image sources. Finishing or disposing closes the files so they play.
+/// </summary>
+/// <param name="outputFor">Output path for source i (see <see cref="OutputPaths"/>).</param>
+/// <param name="fpsOf">Source fps (0 when unknown) for source i.</param>
+/// <param name="isImage">True when source i is a still image.</param>
+/// <param name="vidStride">Frames skipped per frame kept: the output rate is the source rate / stride.</param>
+public sealed class VideoSink(Func<int, string> outputFor, Func<int, double> fpsOf, Func<int, bool> isImage, int vidStride) : IFrameSink
+{
+    private readonly ConcurrentDictionary<int, IVideoWriter> _writers = new();
+    private readonly List<string> _written = [];
+    private readonly List<Exception> _errors = [];
+
+    /// <summary>Files written so far.</summary>
+    public IReadOnlyList<string> Outputs => _written;
+
+    /// <inheritdoc/>
+    public void Write(AnalyzedFrame frame)
+    {
+        int source = frame.Frame.SourceIndex;
+        var image = frame.Frame.Image;
+        if (isImage(source))
+        {
+            string path = outputFor(source);
+            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+            Cv2.ImWrite(path, image);
+            _written.Add(path);
+            return;
+        }
+        var writer = _writers.GetOrAdd(source, s =>
+        {
+            double fps = fpsOf(s) > 0 ? fpsOf(s) / Math.Max(1, vidStride) : 25;
+            var w = VideoEncoders.Open(outputFor(s), image.Width, image.Height, fps);
+            lock (_written) _written.Add(w.Path);
+            return w;
+        });
+        writer.Write(image, frame.Frame.TimestampMs);
+    }
+
+    /// <inheritdoc/>
+    public void CompleteSource(int source)
+    {
+        if (_writers.TryRemove(source, out var writer)) Close(writer);
+    }
+
+    /// <inheritdoc/>
+    public void Dispose()
+    {
+        foreach (var source in _writers.Keys.ToArray()) CompleteSource(source);
+        if (_errors.Count > 0) throw new AggregateException("video output failed", _errors);
+    }
+
+    private void Close(IVideoWriter writer)
+    {
+        try
+        {
+            writer.Dispose();
+        }
+        catch (IOException e)
+        {
+            _errors.Add(e);
+        }
+    }
+}

@@ -1,0 +1,95 @@
+using System.Threading.Channels;
+using StreamAnalyzer.Pipeline.Detection;
+using StreamAnalyzer.Pipeline.Explainers;
+using StreamAnalyzer.Pipeline.Sources;
+
+namespace StreamAnalyzer.Pipeline.Streaming;
+
+/// <summary>
+/// capture -> batch -> detect/explain -> render -> sinks, connected by bounded channels. Completion (and any error)
+/// flows downstream through channel completion; a failing stage cancels the others. <c>stop</c> ends capture and
+/// lets what was captured drain to the sinks; <c>abort</c> ends every stage at once. Either way every sink is
+/// finished, so video files stay playable, and frames still in the channels are disposed.
+/// </summary>
+public sealed class AnalysisPipeline(Detector detector, CamExplainer? explainer, PipelineOptions options)
+{
+    /// <summary>Counters for progress and the summary.</summary>
+    public PipelineStatistics Statistics { get; } = new();
+
+    /// <summary>The render stage (its <see cref="RenderStage.ShowHeatmap"/> can be toggled while running).</summary>
+    public RenderStage Render { get; private set; } = null!;
+
+    /// <summary>Raised when a source is opened.</summary>
+    public event Action<int, IFrameSource>? SourceOpened;
+
+    /// <summary>Runs the sources through the pipeline into the sinks.</summary>
+    public async Task RunAsync(IReadOnlyList<SourceCatalog.Entry> sources, IReadOnlyList<IFrameSink> sinks,
+        CancellationToken stop, CancellationToken abort = default)
+    {
+        using var failed = CancellationTokenSource.CreateLinkedTokenSource(abort);
+        using var stopCapture = CancellationTokenSource.CreateLinkedTokenSource(stop, failed.Token);
+        var frames = Bounded<Frame>(options.QueueCapacity);
+        var batches = Bounded<IReadOnlyList<Frame>>(2);
+        var analyzed = Bounded<AnalyzedFrame>(options.QueueCapacity);
+        var rendered = Bounded<AnalyzedFrame>(options.QueueCapacity);
+
+        var capture = new CaptureStage(sources, options, Statistics);
+        var sinkStage = new SinkStage(sinks, Statistics);
+        capture.SourceEnded += sinkStage.SourceEnded;
+        capture.SourceOpened += (i, s) => SourceOpened?.Invoke(i, s);
+        Render = new RenderStage(options, Statistics);
+
+        async Task Guard(Func<Task> stage)
+        {
+            try
+            {
+                await stage().ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // One stage failing stops the others; its error reaches the caller.
+                await failed.CancelAsync().ConfigureAwait(false);
+                throw;
+            }
+        }
+
+        var tasks = new[]
+        {
+            Guard(() => capture.RunAsync(frames.Writer, stopCapture.Token)),
+            Guard(() => new BatchingStage(options).RunAsync(frames.Reader, batches.Writer, failed.Token)),
+            // Tensor work runs on a thread of its own; it never holds a dispose scope across an await.
+            Guard(() => Task.Factory.StartNew(() => new InferenceStage(detector, explainer, options).RunAsync(batches.Reader, analyzed.Writer, failed.Token),
+                CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap()),
+            Guard(() => Render.RunAsync(analyzed.Reader, rendered.Writer, failed.Token)),
+            Guard(() => sinkStage.RunAsync(rendered.Reader, failed.Token)),
+        };
+        try
+        {
+            await Task.WhenAll(tasks).ConfigureAwait(false);
+        }
+        catch (Exception) when (tasks.All(t => t.IsCanceled || t.IsCompletedSuccessfully || t.Exception?.InnerExceptions.All(e => e is OperationCanceledException) == true))
+        {
+            // Only cancellations: an abort on request.
+        }
+        finally
+        {
+            Drain(frames.Reader, f => f.Dispose());
+            Drain(batches.Reader, b => { foreach (var f in b) f.Dispose(); });
+            Drain(analyzed.Reader, f => f.Dispose());
+            Drain(rendered.Reader, f => f.Dispose());
+        }
+        var errors = tasks.Where(t => t.IsFaulted).SelectMany(t => t.Exception!.InnerExceptions).Where(e => e is not OperationCanceledException).ToArray();
+        if (errors.Length == 1) throw errors[0];
+        if (errors.Length > 1) throw new AggregateException(errors);
+    }
+
+    private static Channel<T> Bounded<T>(int capacity) => Channel.CreateBounded<T>(new BoundedChannelOptions(Math.Max(1, capacity))
+    {
+        FullMode = BoundedChannelFullMode.Wait, SingleReader = true, SingleWriter = false,
+    });
+
+    private static void Drain<T>(ChannelReader<T> reader, Action<T> dispose)
+    {
+        while (reader.TryRead(out var item)) dispose(item);
+    }
+}

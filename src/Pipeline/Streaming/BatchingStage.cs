@@ -1,0 +1,53 @@
+using System.Threading.Channels;
+
+namespace StreamAnalyzer.Pipeline.Streaming;
+
+/// <summary>Groups frames into batches of up to <c>--batch</c>, waiting at most the batch timeout for a partial batch.</summary>
+public sealed class BatchingStage(PipelineOptions options)
+{
+    /// <summary>Runs until the input completes, then completes <paramref name="output"/> (with the input's error, if any).</summary>
+    public async Task RunAsync(ChannelReader<Frame> input, ChannelWriter<IReadOnlyList<Frame>> output, CancellationToken abort)
+    {
+        Exception? failure = null;
+        try
+        {
+            while (await input.WaitToReadAsync(abort).ConfigureAwait(false))
+            {
+                var batch = new List<Frame>(options.Batch);
+                try
+                {
+                    while (batch.Count < options.Batch && input.TryRead(out var f)) batch.Add(f);
+                    if (batch.Count < options.Batch && options.BatchTimeout > TimeSpan.Zero)
+                    {
+                        using var wait = CancellationTokenSource.CreateLinkedTokenSource(abort);
+                        wait.CancelAfter(options.BatchTimeout);
+                        try
+                        {
+                            while (batch.Count < options.Batch && await input.WaitToReadAsync(wait.Token).ConfigureAwait(false))
+                                while (batch.Count < options.Batch && input.TryRead(out var f)) batch.Add(f);
+                        }
+                        catch (OperationCanceledException) when (!abort.IsCancellationRequested)
+                        {
+                            // The partial batch goes now.
+                        }
+                    }
+                    if (batch.Count > 0) await output.WriteAsync(batch, abort).ConfigureAwait(false);
+                }
+                catch
+                {
+                    foreach (var f in batch) f.Dispose();
+                    throw;
+                }
+            }
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            failure = e;
+            throw;
+        }
+        finally
+        {
+            output.TryComplete(failure);
+        }
+    }
+}

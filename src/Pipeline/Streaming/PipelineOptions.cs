@@ -1,0 +1,35 @@
+namespace StreamAnalyzer.Pipeline.Streaming;
+
+/// <summary>How frames move through the pipeline and when they are explained.</summary>
+public sealed record PipelineOptions
+{
+    /// <summary>Frames per forward pass (<c>--batch</c>), across sources.</summary>
+    public int Batch { get; init; } = 1;
+
+    /// <summary>How long a partial batch waits for more frames.</summary>
+    public TimeSpan BatchTimeout { get; init; } = TimeSpan.FromMilliseconds(20);
+
+    /// <summary>Process every Nth frame of a file (<c>--vid-stride</c>).</summary>
+    public int VidStride { get; init; } = 1;
+
+    /// <summary>Explain every Nth processed frame of each source (<c>--cam-every</c>, 0 = never).</summary>
+    public int CamEvery { get; init; }
+
+    /// <summary>Keep showing the last map between explained frames (<c>--cam-hold</c>).</summary>
+    public bool CamHold { get; init; } = true;
+
+    /// <summary>Detections explained per frame (<c>--top-k</c>).</summary>
+    public int TopK { get; init; } = 3;
+
+    /// <summary>Heatmap opacity.</summary>
+    public double Alpha { get; init; } = 0.5;
+
+    /// <summary>Draw the fps/latency overlay.</summary>
+    public bool Overlay { get; init; } = true;
+
+    /// <summary>Capacity of the channels between stages (files wait when full: lossless).</summary>
+    public int QueueCapacity { get; init; } = 8;
+
+    /// <summary>File sources read at the same time (so batches can mix sources).</summary>
+    public int MaxOpenSources { get; init; } = 4;
+}

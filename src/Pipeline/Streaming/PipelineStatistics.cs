@@ -1,0 +1,89 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+
+namespace StreamAnalyzer.Pipeline.Streaming;
+
+/// <summary>Counters the pipeline updates as it runs (thread-safe); read for progress and the summary.</summary>
+public sealed class PipelineStatistics
+{
+    private long _captured, _processed, _dropped, _detections, _explained, _reconnects;
+    private double _preprocess, _forward, _nms, _explain, _render, _write;
+    private readonly object _gate = new();
+    private readonly Stopwatch _clock = Stopwatch.StartNew();
+    private readonly ConcurrentQueue<double> _recent = new();
+
+    /// <summary>Frames read from sources (after <c>--vid-stride</c>).</summary>
+    public long Captured => Interlocked.Read(ref _captured);
+
+    /// <summary>Frames written to every sink.</summary>
+    public long Processed => Interlocked.Read(ref _processed);
+
+    /// <summary>Frames dropped (live sources only).</summary>
+    public long Dropped => Interlocked.Read(ref _dropped);
+
+    /// <summary>Detections in processed frames.</summary>
+    public long Detections => Interlocked.Read(ref _detections);
+
+    /// <summary>Frames explained.</summary>
+    public long Explained => Interlocked.Read(ref _explained);
+
+    /// <summary>Reconnections of live sources.</summary>
+    public long Reconnects => Interlocked.Read(ref _reconnects);
+
+    /// <summary>Frames expected in total, when every source's length is known.</summary>
+    public long? ExpectedFrames { get; set; }
+
+    /// <summary>Errors of sources that could not be read (the others still run).</summary>
+    public ConcurrentQueue<string> SourceErrors { get; } = new();
+
+    /// <summary>Wall time since the run started.</summary>
+    public TimeSpan Elapsed => _clock.Elapsed;
+
+    /// <summary>Mean latency (capture to written) of recent frames, ms.</summary>
+    public double RecentLatencyMs => _recent.IsEmpty ? 0 : _recent.Average();
+
+    /// <summary>Processed frames per second over the whole run.</summary>
+    public double Fps => Elapsed.TotalSeconds > 0 ? Processed / Elapsed.TotalSeconds : 0;
+
+    /// <summary>Mean milliseconds per processed frame of each stage.</summary>
+    public IReadOnlyDictionary<string, double> MeanStageMs
+    {
+        get
+        {
+            lock (_gate)
+            {
+                double n = Math.Max(1, Processed);
+                return new Dictionary<string, double>
+                {
+                    ["preprocess"] = _preprocess / n, ["forward"] = _forward / n, ["nms"] = _nms / n,
+                    ["explain"] = _explain / n, ["render"] = _render / n, ["write"] = _write / n,
+                };
+            }
+        }
+    }
+
+    internal void FrameCaptured() => Interlocked.Increment(ref _captured);
+
+    internal void FrameDropped() => Interlocked.Increment(ref _dropped);
+
+    internal void Reconnected() => Interlocked.Increment(ref _reconnects);
+
+    internal void FrameProcessed(AnalyzedFrame frame, double writeMs)
+    {
+        Interlocked.Increment(ref _processed);
+        Interlocked.Add(ref _detections, frame.Result.Detections.Count);
+        if (frame.Explained) Interlocked.Increment(ref _explained);
+        var t = frame.Result.Timings;
+        lock (_gate)
+        {
+            _preprocess += t.PreprocessMs;
+            _forward += t.ForwardMs;
+            _nms += t.NmsMs;
+            _explain += t.ExplainMs;
+            _render += frame.RenderMs;
+            _write += writeMs;
+        }
+        _recent.Enqueue(frame.Frame.AgeMs);
+        while (_recent.Count > 30) _recent.TryDequeue(out _);
+    }
+}

@@ -1,0 +1,105 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Threading.Channels;
+using OpenCvSharp;
+using StreamAnalyzer.Pipeline.Explainers;
+using StreamAnalyzer.Pipeline.Rendering;
+
+namespace StreamAnalyzer.Pipeline.Streaming;
+
+/// <summary>
+/// Draws on each frame: the heatmap of the top-K explanations (held between explained frames with
+/// <c>--cam-hold</c>), boxes and labels, and an fps/latency overlay. Computes each explained detection's map statistics.
+/// </summary>
+public sealed class RenderStage(PipelineOptions options, PipelineStatistics statistics)
+{
+    private readonly Dictionary<int, Mat> _held = [];
+
+    /// <summary>Whether the heatmap is drawn (the live window's <c>h</c> key toggles it).</summary>
+    public bool ShowHeatmap { get; set; } = true;
+
+    /// <summary>Runs until the input completes, then completes <paramref name="output"/>.</summary>
+    public async Task RunAsync(ChannelReader<AnalyzedFrame> input, ChannelWriter<AnalyzedFrame> output, CancellationToken abort)
+    {
+        Exception? failure = null;
+        try
+        {
+            await foreach (var frame in input.ReadAllAsync(abort).ConfigureAwait(false))
+            {
+                try
+                {
+                    Render(frame);
+                    await output.WriteAsync(frame, abort).ConfigureAwait(false);
+                }
+                catch
+                {
+                    frame.Dispose();
+                    throw;
+                }
+            }
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            failure = e;
+            throw;
+        }
+        finally
+        {
+            output.TryComplete(failure);
+            foreach (var m in _held.Values) m.Dispose();
+            _held.Clear();
+        }
+    }
+
+    /// <summary>Draws on <paramref name="frame"/> in place.</summary>
+    public void Render(AnalyzedFrame frame)
+    {
+        var clock = Stopwatch.StartNew();
+        var image = frame.Frame.Image;
+        var geometry = frame.Result.Geometry;
+        int source = frame.Frame.SourceIndex;
+        if (frame.Explained)
+        {
+            var explanations = frame.Result.Explanations ?? [];
+            frame.MapStatistics = explanations.Select(e =>
+            {
+                var map = e.Maps[0];
+                var (px, py) = map.Peak();
+                var (sx, sy) = geometry.PointToSource(px, py);
+                return new MapStatistics(sx, sy, map.MassInside(e.Detection.InputBox), map.Layer);
+            }).ToArray();
+            if (_held.Remove(source, out var old)) old.Dispose();
+            if (explanations.Count > 0)
+            {
+                var maps = explanations.Select(e => FrameMaps.ToFrame(e.Maps[0], geometry)).ToArray();
+                try
+                {
+                    _held[source] = FrameMaps.Combine(maps);
+                }
+                finally
+                {
+                    foreach (var m in maps) m.Dispose();
+                }
+            }
+        }
+        bool useMap = frame.Explained || options.CamHold;
+        if (ShowHeatmap && useMap && _held.TryGetValue(source, out var heat) && heat.Size() == image.Size())
+            HeatmapRenderer.Blend(image, heat, options.Alpha);
+        if (!options.CamHold && !frame.Explained && _held.Remove(source, out var stale)) stale.Dispose();
+
+        DetectionRenderer.Draw(image, frame.Result.Detections);
+        if (options.Overlay) DrawOverlay(image, frame);
+        frame.RenderMs = clock.Elapsed.TotalMilliseconds;
+    }
+
+    private void DrawOverlay(Mat image, AnalyzedFrame frame)
+    {
+        string text = string.Format(CultureInfo.InvariantCulture, "{0:0.0} fps  latency {1:0} ms  frame {2}{3}",
+            statistics.Fps, frame.Frame.AgeMs, frame.Frame.Index, statistics.Dropped > 0 ? $"  dropped {statistics.Dropped}" : "");
+        if (frame.Explained) text += "  [explained]";
+        double scale = Math.Max(0.4, image.Height / 900.0);
+        var size = Cv2.GetTextSize(text, HersheyFonts.HersheySimplex, scale, 1, out int baseline);
+        Cv2.Rectangle(image, new Rect(0, 0, size.Width + 8, size.Height + baseline + 8), new Scalar(0, 0, 0), -1);
+        Cv2.PutText(image, text, new Point(4, size.Height + 4), HersheyFonts.HersheySimplex, scale, new Scalar(255, 255, 255), 1, LineTypes.AntiAlias);
+    }
+}

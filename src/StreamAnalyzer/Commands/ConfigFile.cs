@@ -1,0 +1,72 @@
+using System.CommandLine;
+using StreamAnalyzer.Pipeline.Runtime;
+using YamlDotNet.Core;
+using YamlDotNet.RepresentationModel;
+
+namespace StreamAnalyzer.Cli.Commands;
+
+/// <summary>
+/// YAML run configurations: keys are the command's long flag names without dashes (<c>img-size: 320</c>;
+/// underscores work too). The file's values become flags placed before the command line's, and only for options
+/// the command line does not set: flags override the file. Unknown keys and values the option cannot parse are
+/// errors naming the file and the key.
+/// </summary>
+internal static class ConfigFile
+{
+    /// <summary>The arguments with the config file's settings merged in (the <c>--config</c> value is found by a plain scan).</summary>
+    public static string[] Merge(Command command, string[] args)
+    {
+        int at = Array.FindIndex(args, a => a is "--config" || a.StartsWith("--config=", StringComparison.Ordinal));
+        if (at < 0) return args;
+        string path = args[at].Contains('=') ? args[at][(args[at].IndexOf('=') + 1)..] : at + 1 < args.Length ? args[at + 1] : "";
+        if (path.Length == 0) throw new UserInputException("--config needs a file");
+        if (!File.Exists(path)) throw new UserInputException($"--config {path}: no such file");
+
+        var options = command.Options.ToDictionary(o => o.Name.TrimStart('-'), StringComparer.OrdinalIgnoreCase);
+        var given = args.Where(a => a.StartsWith("--", StringComparison.Ordinal)).Select(a => a.Split('=')[0].TrimStart('-'))
+            .Select(n => command.Options.FirstOrDefault(o => o.Name.TrimStart('-') == n || o.Aliases.Any(al => al.TrimStart('-') == n))?.Name.TrimStart('-'))
+            .OfType<string>().ToHashSet(StringComparer.OrdinalIgnoreCase);
+
+        var tokens = new List<string>();
+        foreach (var (key, value) in Read(path))
+        {
+            string name = key.Replace('_', '-');
+            if (name == "config" || !options.TryGetValue(name, out var option))
+                throw new UserInputException($"{path}: unknown key '{key}' (keys are the long flag names of `stream-analyzer {command.Name}`, e.g. img-size)");
+            if (given.Contains(name)) continue; // the command line wins
+            var values = value switch
+            {
+                YamlScalarNode s => [s.Value ?? ""],
+                YamlSequenceNode seq => seq.Children.Select(c => (c as YamlScalarNode)?.Value
+                    ?? throw new UserInputException($"{path}: '{key}' must be a value or a list of values")).ToList(),
+                _ => throw new UserInputException($"{path}: '{key}' must be a value or a list of values"),
+            };
+            tokens.Add("--" + name);
+            tokens.AddRange(values);
+        }
+        // Let the parser check each value against its option's type, so errors name the key.
+        var check = command.Parse([.. tokens]);
+        var bad = check.Errors.FirstOrDefault(e => !e.Message.Contains("is required", StringComparison.OrdinalIgnoreCase));
+        if (bad is not null) throw new UserInputException($"{path}: {bad.Message}");
+        return [.. tokens, .. args.Where((_, i) => i != at && !(i == at + 1 && !args[at].Contains('=')))];
+    }
+
+    private static IEnumerable<(string Key, YamlNode Value)> Read(string path)
+    {
+        var stream = new YamlStream();
+        try
+        {
+            using var reader = new StreamReader(path);
+            stream.Load(reader);
+        }
+        catch (YamlException e)
+        {
+            throw new UserInputException($"{path}: not valid YAML at line {e.Start.Line}: {e.Message}");
+        }
+        if (stream.Documents.Count == 0) yield break;
+        if (stream.Documents[0].RootNode is not YamlMappingNode map)
+            throw new UserInputException($"{path}: expected 'key: value' lines");
+        foreach (var (k, v) in map.Children)
+            yield return (((YamlScalarNode)k).Value ?? "", v);
+    }
+}

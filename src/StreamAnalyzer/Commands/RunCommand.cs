@@ -1,0 +1,181 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using Spectre.Console;
+using StreamAnalyzer.Pipeline.Detection;
+using StreamAnalyzer.Pipeline.Explainers;
+using StreamAnalyzer.Pipeline.Explainers.Methods;
+using StreamAnalyzer.Pipeline.Explainers.Targets;
+using StreamAnalyzer.Pipeline.Model;
+using StreamAnalyzer.Pipeline.Runtime;
+using StreamAnalyzer.Pipeline.Sinks;
+using StreamAnalyzer.Pipeline.Sources;
+using StreamAnalyzer.Pipeline.Streaming;
+
+namespace StreamAnalyzer.Cli.Commands;
+
+/// <summary>
+/// <c>stream-analyzer run</c>: the streaming pipeline on videos, images, folders and source lists, with
+/// explanations every Nth frame, writing annotated video, JSON lines and label files.
+/// </summary>
+internal static class RunCommand
+{
+    public static Command Create()
+    {
+        var weights = CommonOptions.Weights();
+        var source = new Option<string>("--source") { Description = "video or image file, folder, glob, or .txt list of sources", Required = true };
+        var imgSize = CommonOptions.ImageSize();
+        var conf = CommonOptions.ConfThreshold(0.25f);
+        var iou = CommonOptions.IouThreshold();
+        var classes = CommonOptions.Classes();
+        var agnostic = CommonOptions.AgnosticNms();
+        var device = CommonOptions.Device();
+        var half = CommonOptions.Half();
+        var batch = new Option<int>("--batch") { Description = "frames per forward pass (across sources)", DefaultValueFactory = _ => 1 };
+        var batchTimeout = new Option<int>("--batch-timeout-ms") { Description = "longest wait to fill a batch", DefaultValueFactory = _ => 20 };
+        var vidStride = new Option<int>("--vid-stride") { Description = "process every Nth frame of a video", DefaultValueFactory = _ => 1 };
+        var camMethod = new Option<string>("--cam-method") { Description = "gradcam, gradcampp, xgradcam, hirescam, layercam, eigencam, odam", DefaultValueFactory = _ => "gradcam" };
+        var camEvery = new Option<int>("--cam-every") { Description = "explain every Nth frame of each source (0 = never)", DefaultValueFactory = _ => 0 };
+        var camHold = new Option<bool>("--cam-hold") { Description = "keep showing the last map between explained frames (--cam-hold false: only on explained frames)", DefaultValueFactory = _ => true };
+        var camTarget = new Option<string>("--cam-target") { Description = "logit, prob or conf", DefaultValueFactory = _ => "logit" };
+        var topK = new Option<int>("--top-k") { Description = "detections explained per frame", DefaultValueFactory = _ => 3 };
+        var layers = new Option<string>("--layers") { Description = "auto, neck, or layer indices / submodule paths", DefaultValueFactory = _ => "auto" };
+        var alpha = new Option<double>("--alpha") { Description = "heatmap opacity", DefaultValueFactory = _ => 0.5 };
+        var noOverlay = new Option<bool>("--no-overlay") { Description = "no fps/latency text on the frames" };
+        var save = new Option<string?>("--save") { Description = "annotated output: an .mp4 for one video source, else a folder (one file per source)" };
+        var saveJson = new Option<string?>("--save-json") { Description = "one JSON line per processed frame" };
+        var saveTxt = new Option<string?>("--save-txt") { Description = "folder for yolov7-style label files" };
+        var saveConf = new Option<bool>("--save-conf") { Description = "add the confidence to --save-txt lines" };
+        var config = new Option<string?>("--config") { Description = "YAML file of settings (keys are these flag names); flags override it" };
+        var noFuse = CommonOptions.NoFuse();
+        var command = new Command("run", "Run the streaming pipeline: detect (and explain every Nth frame) on videos and images, write annotated video and JSON lines")
+        {
+            weights, source, imgSize, conf, iou, classes, agnostic, device, half, batch, batchTimeout, vidStride, camMethod, camEvery, camHold,
+            camTarget, topK, layers, alpha, noOverlay, save, saveJson, saveTxt, saveConf, config, noFuse,
+        };
+        command.SetAction((p, token) => CommandRunner.RunAsync(async _ =>
+        {
+            var settings = new RunSettings(
+                p.GetValue(weights)!.FullName, p.GetValue(source)!,
+                new DetectorOptions(p.GetValue(imgSize), new NmsOptions(p.GetValue(conf), p.GetValue(iou), CommonOptions.ClassSet(p.GetValue(classes)), p.GetValue(agnostic)),
+                    ComputeDevice.Resolve(p.GetValue(device)), p.GetValue(half)),
+                new PipelineOptions
+                {
+                    Batch = Positive(p.GetValue(batch), "--batch"), BatchTimeout = TimeSpan.FromMilliseconds(Math.Max(0, p.GetValue(batchTimeout))),
+                    VidStride = Positive(p.GetValue(vidStride), "--vid-stride"), CamEvery = Math.Max(0, p.GetValue(camEvery)), CamHold = p.GetValue(camHold),
+                    TopK = Positive(p.GetValue(topK), "--top-k"), Alpha = Math.Clamp(p.GetValue(alpha), 0, 1), Overlay = !p.GetValue(noOverlay),
+                },
+                p.GetValue(camMethod)!, p.GetValue(camTarget)!, p.GetValue(layers)!, !p.GetValue(noFuse),
+                p.GetValue(save), p.GetValue(saveJson), p.GetValue(saveTxt), p.GetValue(saveConf));
+            return await ExecuteAsync(settings);
+        }, token));
+        return command;
+    }
+
+    /// <summary>Everything `run` needs, after the config file and flags are merged.</summary>
+    private sealed record RunSettings(string Weights, string Source, DetectorOptions Detector, PipelineOptions Pipeline, string CamMethod,
+        string CamTarget, string Layers, bool Fuse, string? Save, string? SaveJson, string? SaveTxt, bool SaveConf);
+
+    private static int Positive(int value, string flag) => value >= 1 ? value : throw new UserInputException($"{flag} must be at least 1, got {value}");
+
+    private static async Task<int> ExecuteAsync(RunSettings s)
+    {
+        var sources = SourceCatalog.Resolve(s.Source);
+        var method = CamMethod.Parse(s.CamMethod);
+        var target = CamTarget.Parse(s.CamTarget);
+        if (s.Save is null && s.SaveJson is null && s.SaveTxt is null)
+            Console.Error.WriteLine("note: no --save, --save-json or --save-txt: results are counted but not written");
+
+        using var model = YoloModel.Load(s.Weights, s.Fuse);
+        using var detector = new Detector(model, s.Detector);
+        var explainer = s.Pipeline.CamEvery > 0 ? new CamExplainer(model, method, target, LayerSelection.Parse(s.Layers, model)) : null;
+        var pipeline = new AnalysisPipeline(detector, explainer, s.Pipeline);
+
+        var names = sources.Select(e => e.Name).ToArray();
+        bool IsImage(int i) => ImageFiles.Extensions.Contains(Path.GetExtension(names[i]));
+        var fps = new double[sources.Count];
+        pipeline.SourceOpened += (i, src) => fps[i] = src.Fps;
+        pipeline.Statistics.ExpectedFrames = ExpectedFrames(sources, s.Pipeline.VidStride);
+
+        var sinks = new List<IFrameSink>();
+        VideoSink? video = null;
+        try
+        {
+            if (s.Save is not null)
+            {
+                var paths = OutputPaths.Plan(s.Save, names, IsImage);
+                video = new VideoSink(i => paths[i], i => fps[i], IsImage, s.Pipeline.VidStride);
+                sinks.Add(video);
+                if (Enumerable.Range(0, names.Length).Any(i => !IsImage(i))) Console.Error.WriteLine(VideoEncoders.Notice);
+            }
+            if (s.SaveJson is not null) sinks.Add(new JsonLinesSink(s.SaveJson, i => names[i]));
+            if (s.SaveTxt is not null) sinks.Add(new LabelFileSink(s.SaveTxt, i => names[i], IsImage, s.SaveConf));
+        }
+        catch
+        {
+            foreach (var sink in sinks) sink.Dispose();
+            throw;
+        }
+
+        using var stop = new CancellationTokenSource();
+        using var abort = new CancellationTokenSource();
+        void Interrupt(string what)
+        {
+            if (!stop.IsCancellationRequested)
+            {
+                Console.Error.WriteLine($"{what}: finishing the outputs (again to stop at once)");
+                stop.Cancel();
+            }
+            else
+            {
+                abort.Cancel();
+            }
+        }
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; Interrupt("interrupted"); });
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; Interrupt("terminated"); });
+
+        var run = pipeline.RunAsync(sources, sinks, stop.Token, abort.Token);
+        await ProgressDisplay.FollowAsync(run, pipeline.Statistics);
+        await run;
+
+        Summary(pipeline.Statistics, video, s, stop.IsCancellationRequested);
+        foreach (var error in pipeline.Statistics.SourceErrors) Console.Error.WriteLine($"error: {error}");
+        if (stop.IsCancellationRequested) return 130;
+        return pipeline.Statistics.SourceErrors.IsEmpty ? 0 : CommandRunner.Failure;
+    }
+
+    private static long? ExpectedFrames(IReadOnlyList<SourceCatalog.Entry> sources, int stride)
+    {
+        if (sources.Count > 64) return null; // probing hundreds of files would delay the start for a progress estimate
+        long total = 0;
+        foreach (var entry in sources)
+        {
+            try
+            {
+                using var source = entry.Open();
+                if (source.FrameCount is not long n) return null;
+                total += (n + stride - 1) / stride;
+            }
+            catch (UserInputException)
+            {
+                // Reported when the pipeline reaches it.
+            }
+        }
+        return total;
+    }
+
+    private static void Summary(PipelineStatistics stats, VideoSink? video, RunSettings s, bool stopped)
+    {
+        var table = new Table().Border(TableBorder.Simple).AddColumns("", "");
+        table.AddRow("frames", stats.Processed.ToString(CultureInfo.InvariantCulture) + (stopped ? " (stopped early)" : ""));
+        table.AddRow("detections", stats.Detections.ToString(CultureInfo.InvariantCulture));
+        table.AddRow("explained frames", stats.Explained.ToString(CultureInfo.InvariantCulture));
+        if (stats.Dropped > 0) table.AddRow("dropped frames", stats.Dropped.ToString(CultureInfo.InvariantCulture));
+        table.AddRow("wall time", $"{stats.Elapsed.TotalSeconds.ToString("0.0", CultureInfo.InvariantCulture)} s ({stats.Fps.ToString("0.0", CultureInfo.InvariantCulture)} fps)");
+        table.AddRow("mean ms per frame", string.Join(", ", stats.MeanStageMs.Select(kv => $"{kv.Key} {kv.Value.ToString("0.0", CultureInfo.InvariantCulture)}")));
+        foreach (var path in video?.Outputs ?? []) table.AddRow("output", Markup.Escape(path));
+        if (s.SaveJson is not null) table.AddRow("json lines", Markup.Escape(Path.GetFullPath(s.SaveJson)));
+        if (s.SaveTxt is not null) table.AddRow("labels", Markup.Escape(Path.GetFullPath(s.SaveTxt)));
+        AnsiConsole.Write(table);
+    }
+}

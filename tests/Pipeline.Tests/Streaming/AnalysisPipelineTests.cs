@@ -1,0 +1,146 @@
+using OpenCvSharp;
+using StreamAnalyzer.Pipeline.Detection;
+using StreamAnalyzer.Pipeline.Explainers;
+using StreamAnalyzer.Pipeline.Explainers.Methods;
+using StreamAnalyzer.Pipeline.Explainers.Targets;
+using StreamAnalyzer.Pipeline.Sources;
+using StreamAnalyzer.Pipeline.Streaming;
+using StreamAnalyzer.Pipeline.Tests.Support;
+
+namespace StreamAnalyzer.Pipeline.Tests.Streaming;
+
+/// <summary>The channel pipeline with synthetic sources and recording sinks: ownership, order, errors, stopping.</summary>
+public class AnalysisPipelineTests
+{
+    private static readonly Lazy<Detector?> SharedDetector = new(() => Fixtures.Has("shapes", "yolov7-tiny-shapes.pt")
+        ? Detector.Load(Path.Combine(Fixtures.SharedRoot, "shapes", "yolov7-tiny-shapes.pt"), new DetectorOptions(160))
+        : null);
+
+    private static Detector Detector => SharedDetector.Value ?? throw new SkipException("shapes model missing");
+
+    /// <summary>Frames of a gray gradient, numbered in their pixel (0, 0); every image it hands out is kept to check disposal.</summary>
+    private sealed class SyntheticSource(string name, int frames, List<Mat> issued, int delayMs = 0) : IFrameSource
+    {
+        private int _next;
+
+        public string Name => name;
+
+        public bool IsLive => false;
+
+        public bool IsImage => false;
+
+        public double Fps => 25;
+
+        public long? FrameCount => frames;
+
+        public bool TryRead(out Mat image, out double timestampMs)
+        {
+            timestampMs = _next * 40.0;
+            if (_next >= frames)
+            {
+                image = null!;
+                return false;
+            }
+            if (delayMs > 0) Thread.Sleep(delayMs);
+            image = new Mat(96, 128, MatType.CV_8UC3, new Scalar(_next % 256, 100, 50));
+            lock (issued) issued.Add(image);
+            _next++;
+            return true;
+        }
+
+        public void Dispose() { }
+    }
+
+    private sealed class RecordingSink(Action<AnalyzedFrame>? onWrite = null) : IFrameSink
+    {
+        public List<(int Source, long Index, bool Explained)> Frames { get; } = [];
+
+        public List<int> Completed { get; } = [];
+
+        public bool Disposed { get; private set; }
+
+        public void Write(AnalyzedFrame frame)
+        {
+            onWrite?.Invoke(frame);
+            Frames.Add((frame.Frame.SourceIndex, frame.Frame.Index, frame.Explained));
+        }
+
+        public void CompleteSource(int source) => Completed.Add(source);
+
+        public void Dispose() => Disposed = true;
+    }
+
+    private static SourceCatalog.Entry Source(string name, int frames, List<Mat> issued, int delayMs = 0) =>
+        new(name, () => new SyntheticSource(name, frames, issued, delayMs));
+
+    [SkippableFact]
+    public async Task EveryFrameOfEverySourceArrivesInOrderAndIsDisposed()
+    {
+        var issued = new List<Mat>();
+        var sink = new RecordingSink();
+        var explainer = new CamExplainer(Detector.Model, new GradCam(), new ClassLogitTarget(), LayerSelection.Auto);
+        var pipeline = new AnalysisPipeline(Detector, explainer, new PipelineOptions { Batch = 3, VidStride = 2, CamEvery = 4 });
+
+        await pipeline.RunAsync([Source("a", 20, issued), Source("b", 9, issued)], [sink], CancellationToken.None);
+
+        Assert.Equal(Enumerable.Range(0, 10).Select(i => (long)i * 2), sink.Frames.Where(f => f.Source == 0).Select(f => f.Index));
+        Assert.Equal(Enumerable.Range(0, 5).Select(i => (long)i * 2), sink.Frames.Where(f => f.Source == 1).Select(f => f.Index));
+        // Every 4th processed frame of each source is explained: 0, 8, 16 of a; 0, 8 of b.
+        Assert.Equal([0L, 8, 16], sink.Frames.Where(f => f.Source == 0 && f.Explained).Select(f => f.Index));
+        Assert.Equal([0L, 8], sink.Frames.Where(f => f.Source == 1 && f.Explained).Select(f => f.Index));
+        Assert.Equal([0, 1], sink.Completed.Order());
+        Assert.True(sink.Disposed);
+        Assert.Equal(29, issued.Count);
+        Assert.All(issued, m => Assert.True(m.IsDisposed));
+        Assert.Equal(15, pipeline.Statistics.Processed);
+    }
+
+    [SkippableFact]
+    public async Task ASinkFailureStopsTheRunWithThatErrorAndNothingLeaks()
+    {
+        var issued = new List<Mat>();
+        var healthy = new RecordingSink();
+        var failing = new RecordingSink(f => { if (f.Frame.Index == 5) throw new IOException("disk full"); });
+        var pipeline = new AnalysisPipeline(Detector, null, new PipelineOptions { QueueCapacity = 2 });
+
+        var e = await Assert.ThrowsAsync<IOException>(() => pipeline.RunAsync([Source("a", 500, issued)], [failing, healthy], CancellationToken.None));
+
+        Assert.Equal("disk full", e.Message);
+        Assert.True(issued.Count < 500, "capture must stop when a later stage fails");
+        Assert.True(healthy.Disposed && failing.Disposed, "sinks are finished even when the run fails");
+        Assert.All(issued, m => Assert.True(m.IsDisposed));
+    }
+
+    [SkippableFact]
+    public async Task StoppingEndsCaptureButDrainsWhatWasCapturedIntoFinishedSinks()
+    {
+        var issued = new List<Mat>();
+        var sink = new RecordingSink();
+        var pipeline = new AnalysisPipeline(Detector, null, new PipelineOptions());
+        using var stop = new CancellationTokenSource(TimeSpan.FromMilliseconds(600));
+
+        await pipeline.RunAsync([Source("slow", 10_000, issued, delayMs: 5)], [sink], stop.Token);
+
+        Assert.InRange(sink.Frames.Count, 1, 9_999);
+        Assert.Equal(Enumerable.Range(0, sink.Frames.Count).Select(i => (long)i), sink.Frames.Select(f => f.Index));
+        // Nothing that entered the pipeline is lost (a frame being handed over when the stop came is only disposed).
+        Assert.Equal(pipeline.Statistics.Captured, sink.Frames.Count);
+        Assert.InRange(issued.Count - sink.Frames.Count, 0, 1);
+        Assert.True(sink.Disposed);
+        Assert.All(issued, m => Assert.True(m.IsDisposed));
+    }
+
+    [SkippableFact]
+    public async Task ASourceThatCannotBeOpenedIsReportedAndTheOthersRun()
+    {
+        var issued = new List<Mat>();
+        var sink = new RecordingSink();
+        var pipeline = new AnalysisPipeline(Detector, null, new PipelineOptions());
+        var broken = new SourceCatalog.Entry("broken.mp4", () => throw new StreamAnalyzer.Pipeline.Runtime.UserInputException("broken.mp4: cannot open as a video"));
+
+        await pipeline.RunAsync([broken, Source("ok", 3, issued)], [sink], CancellationToken.None);
+
+        Assert.Equal(3, sink.Frames.Count);
+        Assert.Contains("broken.mp4: cannot open as a video", pipeline.Statistics.SourceErrors);
+    }
+}
