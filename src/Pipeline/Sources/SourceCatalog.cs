@@ -4,8 +4,9 @@ namespace StreamAnalyzer.Pipeline.Sources;
 
 /// <summary>
 /// Resolves a <c>--source</c> into the sources it names: a video or image file, a folder (its videos and images,
-/// sorted), a glob (<c>clips/*.mp4</c>), or a <c>.txt</c> file listing one source per line (# comments allowed).
-/// Sources are opened lazily, one at a time as they are read.
+/// sorted), a glob (<c>clips/*.mp4</c>), a camera index (<c>0</c>), a stream URL (<c>rtsp://</c>, <c>rtmp://</c>,
+/// <c>http(s)://</c>, ...), or a <c>.txt</c> file listing one source per line (# comments allowed).
+/// Sources are opened lazily, as they are read (live sources again at each reconnection).
 /// </summary>
 public static class SourceCatalog
 {
@@ -13,8 +14,14 @@ public static class SourceCatalog
     public static readonly IReadOnlySet<string> VideoExtensions = new HashSet<string>(StringComparer.OrdinalIgnoreCase)
         { ".mp4", ".avi", ".mov", ".mkv", ".m4v", ".mpg", ".mpeg", ".wmv", ".webm", ".ts", ".asf", ".gif" };
 
-    /// <summary>A source to open.</summary>
-    public sealed record Entry(string Name, Func<IFrameSource> Open);
+    /// <summary>A source to open; <paramref name="IsLive"/> sources favour the newest frame and reconnect.</summary>
+    public sealed record Entry(string Name, Func<IFrameSource> Open, bool IsLive = false);
+
+    /// <summary>How live sources are opened.</summary>
+    public static LiveSourceOptions Live { get; set; } = new();
+
+    /// <summary>Reports which reader was chosen for a stream (e.g. "reading through ffmpeg").</summary>
+    public static Action<string>? Notice { get; set; }
 
     /// <summary>The sources <paramref name="spec"/> names, in order.</summary>
     /// <exception cref="UserInputException">Nothing usable is named.</exception>
@@ -32,6 +39,10 @@ public static class SourceCatalog
 
     private static IReadOnlyList<Entry> ResolveOne(string spec)
     {
+        if (int.TryParse(spec, out int camera) && camera >= 0 && !File.Exists(spec))
+            return [new Entry($"camera {camera}", () => new CameraSource(camera), IsLive: true)];
+        if (spec.Contains("://", StringComparison.Ordinal))
+            return [new Entry(spec, () => OpenStream(spec), IsLive: true)];
         if (File.Exists(spec)) return [ForFile(spec)];
         if (Directory.Exists(spec))
         {
@@ -46,6 +57,17 @@ public static class SourceCatalog
             return files.Length > 0 ? files.Select(ForFile).ToArray() : throw new UserInputException($"{spec}: no videos or images match");
         }
         throw new UserInputException($"{spec}: no such file or folder");
+    }
+
+    private static IFrameSource OpenStream(string url)
+    {
+        if (OpenCvStreamSource.TryOpen(url) is { } viaOpenCv)
+        {
+            Notice?.Invoke($"{url}: reading through OpenCV");
+            return viaOpenCv;
+        }
+        Notice?.Invoke($"{url}: reading through ffmpeg (OpenCV's backend cannot open this URL here)");
+        return new FfmpegStreamSource(url, Live.OpenTimeout, Live.StallTimeout);
     }
 
     private static bool IsMedia(string path) =>
