@@ -14,7 +14,7 @@ internal sealed class VideoTimeline(double fps)
     {
         _start ??= timestampMs;
         long due = (long)Math.Round((timestampMs - _start.Value) * fps / 1000.0);
-        int copies = (int)Math.Clamp(due - _written + 1, 1, (long)Math.Max(1, fps * 10)); // at most 10 s of repeats
+        int copies = (int)Math.Clamp(due - _written + 1, 1, (long)Math.Max(1, fps * 3600)); // gaps up to an hour keep real time
         _written += copies;
         return copies;
     }

@@ -94,6 +94,9 @@ public sealed class FfmpegStreamSource : IFrameSource
     /// <summary>ffmpeg's last error output, once it has ended.</summary>
     public string ErrorOutput => _stderr.IsCompleted ? _stderr.Result.Trim() : "";
 
+    /// <summary>Ends a read in progress (from another thread): used to stop promptly.</summary>
+    public void Interrupt() => Kill();
+
     private void Kill()
     {
         try

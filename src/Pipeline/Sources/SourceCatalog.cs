@@ -59,14 +59,26 @@ public static class SourceCatalog
         throw new UserInputException($"{spec}: no such file or folder");
     }
 
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> OpenCvCannotOpen = new();
+
     private static IFrameSource OpenStream(string url)
     {
-        if (OpenCvStreamSource.TryOpen(url) is { } viaOpenCv)
+        // OpenCV is asked once per URL; where its build cannot open it (no network protocols in the Linux runtime),
+        // every reconnection goes straight to ffmpeg.
+        if (!OpenCvCannotOpen.ContainsKey(url))
         {
-            Notice?.Invoke($"{url}: reading through OpenCV");
-            return viaOpenCv;
+            var previous = OpenCvSharp.Cv2.GetLogLevel();
+            OpenCvSharp.Cv2.SetLogLevel(OpenCvSharp.LogLevel.ERROR); // its "can't capture by name" warning is expected here
+            var viaOpenCv = OpenCvStreamSource.TryOpen(url);
+            OpenCvSharp.Cv2.SetLogLevel(previous);
+            if (viaOpenCv is not null)
+            {
+                Notice?.Invoke($"{url}: reading through OpenCV");
+                return viaOpenCv;
+            }
+            OpenCvCannotOpen[url] = true;
+            Notice?.Invoke($"{url}: reading through ffmpeg (OpenCV's backend cannot open this URL here)");
         }
-        Notice?.Invoke($"{url}: reading through ffmpeg (OpenCV's backend cannot open this URL here)");
         return new FfmpegStreamSource(url, Live.OpenTimeout, Live.StallTimeout);
     }
 

@@ -19,6 +19,9 @@ public sealed class AnalysisPipeline(Detector detector, CamExplainer? explainer,
     /// <summary>The render stage (its <see cref="RenderStage.ShowHeatmap"/> can be toggled while running).</summary>
     public RenderStage Render { get; private set; } = null!;
 
+    /// <summary>Where reconnection messages go (stderr in the CLI).</summary>
+    public Action<string>? Log { get; set; }
+
     /// <summary>Raised when a source is opened.</summary>
     public event Action<int, IFrameSource>? SourceOpened;
 
@@ -28,12 +31,14 @@ public sealed class AnalysisPipeline(Detector detector, CamExplainer? explainer,
     {
         using var failed = CancellationTokenSource.CreateLinkedTokenSource(abort);
         using var stopCapture = CancellationTokenSource.CreateLinkedTokenSource(stop, failed.Token);
-        var frames = Bounded<Frame>(options.QueueCapacity);
-        var batches = Bounded<IReadOnlyList<Frame>>(2);
-        var analyzed = Bounded<AnalyzedFrame>(options.QueueCapacity);
-        var rendered = Bounded<AnalyzedFrame>(options.QueueCapacity);
+        // Live runs keep the queues short: latency matters more than smoothing (sources drop stale frames themselves).
+        bool live = sources.Count > 0 && sources.All(s => s.IsLive);
+        var frames = Bounded<Frame>(live ? sources.Count : options.QueueCapacity);
+        var batches = Bounded<IReadOnlyList<Frame>>(live ? 1 : 2);
+        var analyzed = Bounded<AnalyzedFrame>(live ? 2 : options.QueueCapacity);
+        var rendered = Bounded<AnalyzedFrame>(live ? 2 : options.QueueCapacity);
 
-        var capture = new CaptureStage(sources, options, Statistics);
+        var capture = new CaptureStage(sources, options, Statistics) { Log = Log };
         var sinkStage = new SinkStage(sinks, Statistics);
         capture.SourceEnded += sinkStage.SourceEnded;
         capture.SourceOpened += (i, s) => SourceOpened?.Invoke(i, s);
@@ -56,7 +61,7 @@ public sealed class AnalysisPipeline(Detector detector, CamExplainer? explainer,
         var tasks = new[]
         {
             Guard(() => capture.RunAsync(frames.Writer, stopCapture.Token)),
-            Guard(() => new BatchingStage(options).RunAsync(frames.Reader, batches.Writer, failed.Token)),
+            Guard(() => new BatchingStage(options, Statistics).RunAsync(frames.Reader, batches.Writer, failed.Token)),
             // Tensor work runs on a thread of its own; it never holds a dispose scope across an await.
             Guard(() => Task.Factory.StartNew(() => new InferenceStage(detector, explainer, options).RunAsync(batches.Reader, analyzed.Writer, failed.Token),
                 CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap()),

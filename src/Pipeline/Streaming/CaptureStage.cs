@@ -6,8 +6,10 @@ namespace StreamAnalyzer.Pipeline.Streaming;
 
 /// <summary>
 /// Reads the sources into the frame channel: several at a time (so batches can mix them), each in order, every
-/// <c>--vid-stride</c>-th frame. File sources wait when the channel is full: nothing is lost. A source that cannot
-/// be opened is reported and skipped; the others run.
+/// <c>--vid-stride</c>-th frame. File sources wait when the channel is full: nothing is lost. Live sources keep only
+/// their newest frame (a one-frame DropOldest channel each; dropped frames are disposed and counted), are stamped
+/// with their own wall clock, and reconnect with backoff after a drop or a stall. A source that cannot be opened
+/// at all is reported and skipped; the others run.
 /// </summary>
 public sealed class CaptureStage(IReadOnlyList<SourceCatalog.Entry> sources, PipelineOptions options, PipelineStatistics statistics)
 {
@@ -17,6 +19,9 @@ public sealed class CaptureStage(IReadOnlyList<SourceCatalog.Entry> sources, Pip
     /// <summary>Raised when a source is opened: (source index, the open source).</summary>
     public event Action<int, IFrameSource>? SourceOpened;
 
+    /// <summary>Where reconnection messages go.</summary>
+    public Action<string>? Log { get; init; }
+
     /// <summary>Runs until every source ends or <paramref name="stop"/> is cancelled, then completes <paramref name="output"/>.</summary>
     public async Task RunAsync(ChannelWriter<Frame> output, CancellationToken stop)
     {
@@ -24,7 +29,10 @@ public sealed class CaptureStage(IReadOnlyList<SourceCatalog.Entry> sources, Pip
         Exception? failure = null;
         try
         {
-            var readers = sources.Select((entry, index) => Task.Run(async () =>
+            var readers = sources.Select((entry, index) => entry.IsLive
+                ? Task.Factory.StartNew(() => ReadLiveSourceAsync(index, entry, output, stop), CancellationToken.None,
+                    TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap()
+                : Task.Run(async () =>
             {
                 await slots.WaitAsync(stop).ConfigureAwait(false);
                 try
@@ -112,6 +120,141 @@ public sealed class CaptureStage(IReadOnlyList<SourceCatalog.Entry> sources, Pip
             {
                 SourceEnded?.Invoke(index, delivered);
             }
+        }
+    }
+
+    private async Task ReadLiveSourceAsync(int index, SourceCatalog.Entry entry, ChannelWriter<Frame> output, CancellationToken stop)
+    {
+        var newest = Channel.CreateBounded<Frame>(
+            new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true, SingleWriter = true },
+            dropped =>
+            {
+                dropped.Dispose();
+                statistics.FrameDropped(index);
+            });
+        long forwarded = 0;
+        var forwarder = Task.Run(async () =>
+        {
+            await foreach (var frame in newest.Reader.ReadAllAsync(CancellationToken.None).ConfigureAwait(false))
+            {
+                try
+                {
+                    await output.WriteAsync(frame, stop).ConfigureAwait(false);
+                    forwarded++;
+                }
+                catch
+                {
+                    frame.Dispose();
+                    if (stop.IsCancellationRequested) continue; // keep draining: every frame still gets disposed
+                    throw;
+                }
+            }
+        }, CancellationToken.None);
+
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var live = options.Live;
+        var backoff = live.InitialBackoff;
+        long frameIndex = 0;
+        bool everConnected = false;
+        int failures = 0;
+        try
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                IFrameSource source;
+                try
+                {
+                    source = entry.Open();
+                }
+                catch (UserInputException e)
+                {
+                    if (!everConnected)
+                    {
+                        statistics.SourceErrors.Enqueue(e.Message);
+                        return;
+                    }
+                    failures++;
+                    Log?.Invoke($"{entry.Name}: reconnection attempt {failures} failed: {e.Message}");
+                    if (live.MaxReconnects > 0 && failures >= live.MaxReconnects)
+                    {
+                        statistics.SourceErrors.Enqueue($"{entry.Name}: gave up after {failures} failed reconnection attempts");
+                        return;
+                    }
+                    if (!await Wait(backoff, stop).ConfigureAwait(false)) return;
+                    backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, live.MaxBackoff.Ticks));
+                    continue;
+                }
+
+                bool gotFrame = false;
+                using (source)
+                using (stop.Register(() => (source as FfmpegStreamSource)?.Interrupt()))
+                {
+                    SourceOpened?.Invoke(index, source);
+                    while (!stop.IsCancellationRequested && source.TryRead(out var image, out _))
+                    {
+                        if (!gotFrame)
+                        {
+                            gotFrame = true;
+                            if (everConnected)
+                            {
+                                statistics.Reconnected(index);
+                                Log?.Invoke($"{entry.Name}: reconnected");
+                            }
+                            everConnected = true;
+                            failures = 0;
+                            backoff = live.InitialBackoff;
+                        }
+                        long i = frameIndex++;
+                        if (i % Math.Max(1, options.VidStride) != 0)
+                        {
+                            image.Dispose();
+                            continue;
+                        }
+                        // The newest frame replaces an unread older one (which is disposed and counted).
+                        newest.Writer.TryWrite(new Frame(image, index, i, clock.Elapsed.TotalMilliseconds, isLive: true));
+                        statistics.FrameCaptured();
+                    }
+                }
+                if (stop.IsCancellationRequested) break;
+                if (!everConnected)
+                {
+                    statistics.SourceErrors.Enqueue($"{entry.Name}: opened, but no frame arrived");
+                    return;
+                }
+                if (gotFrame)
+                    Log?.Invoke($"{entry.Name}: stream lost (ended, or no frame for {live.StallTimeout.TotalSeconds:0} s); reconnecting");
+                else
+                    failures++;
+                if (!await Wait(backoff, stop).ConfigureAwait(false)) break;
+                if (!gotFrame) backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, live.MaxBackoff.Ticks));
+            }
+        }
+        finally
+        {
+            newest.Writer.TryComplete();
+            try
+            {
+                await forwarder.ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                // Stopped while handing over a frame; it was disposed.
+            }
+            while (newest.Reader.TryRead(out var left)) left.Dispose();
+            SourceEnded?.Invoke(index, forwarded);
+        }
+    }
+
+    private static async Task<bool> Wait(TimeSpan delay, CancellationToken stop)
+    {
+        try
+        {
+            await Task.Delay(delay, stop).ConfigureAwait(false);
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
         }
     }
 }

@@ -12,8 +12,9 @@ public sealed class Frame : IDisposable
     private int _disposed;
 
     /// <summary>Takes ownership of <paramref name="image"/>.</summary>
-    public Frame(Mat image, int sourceIndex, long index, double timestampMs)
+    public Frame(Mat image, int sourceIndex, long index, double timestampMs, bool isLive = false)
     {
+        IsLive = isLive;
         Image = image;
         SourceIndex = sourceIndex;
         Index = index;
@@ -30,7 +31,10 @@ public sealed class Frame : IDisposable
     /// <summary>Index of the frame in its source (before <c>--vid-stride</c> skipping).</summary>
     public long Index { get; }
 
-    /// <summary>Presentation time in the source, in milliseconds.</summary>
+    /// <summary>From a live source: may be dropped in favour of newer frames.</summary>
+    public bool IsLive { get; }
+
+    /// <summary>Presentation time in the source, in milliseconds (live sources: since the source was first opened).</summary>
     public double TimestampMs { get; }
 
     /// <summary>When it was captured (<see cref="Stopwatch"/> ticks): latency is measured from here.</summary>

@@ -30,6 +30,12 @@ public sealed record PipelineOptions
     /// <summary>Capacity of the channels between stages (files wait when full: lossless).</summary>
     public int QueueCapacity { get; init; } = 8;
 
+    /// <summary>Live frames older than this when they reach inference are dropped (zero: no limit).</summary>
+    public TimeSpan MaxStaleness { get; init; } = TimeSpan.Zero;
+
+    /// <summary>How live sources are opened and reconnected.</summary>
+    public Sources.LiveSourceOptions Live { get; init; } = new();
+
     /// <summary>File sources read at the same time (so batches can mix sources).</summary>
     public int MaxOpenSources { get; init; } = 4;
 }

@@ -30,6 +30,26 @@ public sealed class PipelineStatistics
     /// <summary>Reconnections of live sources.</summary>
     public long Reconnects => Interlocked.Read(ref _reconnects);
 
+    /// <summary>Per-source counters (processed, dropped, reconnects), by source index.</summary>
+    public ConcurrentDictionary<int, SourceCounters> Sources { get; } = new();
+
+    /// <summary>Counters of one source.</summary>
+    public sealed class SourceCounters
+    {
+        internal long ProcessedCount, DroppedCount, ReconnectCount;
+
+        /// <summary>Frames written.</summary>
+        public long Processed => Interlocked.Read(ref ProcessedCount);
+
+        /// <summary>Frames dropped (newest-frame policy or staleness).</summary>
+        public long Dropped => Interlocked.Read(ref DroppedCount);
+
+        /// <summary>Reconnections.</summary>
+        public long Reconnects => Interlocked.Read(ref ReconnectCount);
+    }
+
+    private SourceCounters For(int source) => Sources.GetOrAdd(source, _ => new SourceCounters());
+
     /// <summary>Frames expected in total, when every source's length is known.</summary>
     public long? ExpectedFrames { get; set; }
 
@@ -64,13 +84,22 @@ public sealed class PipelineStatistics
 
     internal void FrameCaptured() => Interlocked.Increment(ref _captured);
 
-    internal void FrameDropped() => Interlocked.Increment(ref _dropped);
+    internal void FrameDropped(int source)
+    {
+        Interlocked.Increment(ref _dropped);
+        Interlocked.Increment(ref For(source).DroppedCount);
+    }
 
-    internal void Reconnected() => Interlocked.Increment(ref _reconnects);
+    internal void Reconnected(int source)
+    {
+        Interlocked.Increment(ref _reconnects);
+        Interlocked.Increment(ref For(source).ReconnectCount);
+    }
 
     internal void FrameProcessed(AnalyzedFrame frame, double writeMs)
     {
         Interlocked.Increment(ref _processed);
+        Interlocked.Increment(ref For(frame.Frame.SourceIndex).ProcessedCount);
         Interlocked.Add(ref _detections, frame.Result.Detections.Count);
         if (frame.Explained) Interlocked.Increment(ref _explained);
         var t = frame.Result.Timings;

@@ -7,8 +7,30 @@ namespace StreamAnalyzer.Cli.Commands;
 /// <summary>Shows a run's progress: a live bar (frames, fps, ETA) on a terminal, a status line every few seconds otherwise.</summary>
 internal static class ProgressDisplay
 {
-    public static async Task FollowAsync(Task run, PipelineStatistics stats)
+    public static async Task FollowAsync(Task run, PipelineStatistics stats, IReadOnlyList<string> names)
     {
+        if (stats.ExpectedFrames is null && names.Count > 0)
+        {
+            // Live streams have no end: a status line per source every 5 s.
+            var last = new Dictionary<int, long>();
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            while (!run.IsCompleted)
+            {
+                await Task.WhenAny(run, Task.Delay(TimeSpan.FromSeconds(5)));
+                if (run.IsCompleted) break;
+                double seconds = clock.Elapsed.TotalSeconds;
+                clock.Restart();
+                var parts = stats.Sources.OrderBy(kv => kv.Key).Select(kv =>
+                {
+                    long done = kv.Value.Processed, before = last.GetValueOrDefault(kv.Key);
+                    last[kv.Key] = done;
+                    return string.Create(CultureInfo.InvariantCulture,
+                        $"{names[kv.Key]}: {(done - before) / seconds:0.0} fps, dropped {kv.Value.Dropped}, reconnects {kv.Value.Reconnects}");
+                });
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"live: latency {stats.RecentLatencyMs:0} ms; ") + string.Join("; ", parts));
+            }
+            return;
+        }
         if (AnsiConsole.Profile.Capabilities.Interactive && !Console.IsOutputRedirected)
         {
             await AnsiConsole.Progress()

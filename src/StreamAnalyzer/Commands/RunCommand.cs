@@ -46,12 +46,19 @@ internal static class RunCommand
         var saveJson = new Option<string?>("--save-json") { Description = "one JSON line per processed frame" };
         var saveTxt = new Option<string?>("--save-txt") { Description = "folder for yolov7-style label files" };
         var saveConf = new Option<bool>("--save-conf") { Description = "add the confidence to --save-txt lines" };
+        var viewImg = new Option<bool>("--view-img") { Description = "show a live window (q/Esc quit, space pause, h heatmap on/off)" };
+        var duration = new Option<double>("--duration") { Description = "stop after this many seconds (0: when the sources end, or Ctrl+C)", DefaultValueFactory = _ => 0 };
+        var maxStaleness = new Option<int>("--max-staleness-ms") { Description = "drop live frames older than this before inference (0: no limit)", DefaultValueFactory = _ => 0 };
+        var openTimeout = new Option<double>("--open-timeout") { Description = "seconds a live source has to answer when opened", DefaultValueFactory = _ => 10 };
+        var stallTimeout = new Option<double>("--stall-timeout") { Description = "seconds without a frame before a live source reconnects", DefaultValueFactory = _ => 5 };
+        var maxReconnects = new Option<int>("--max-reconnects") { Description = "give up after this many failed reconnections in a row (0: never)", DefaultValueFactory = _ => 0 };
         var config = new Option<string?>("--config") { Description = "YAML file of settings (keys are these flag names); flags override it" };
         var noFuse = CommonOptions.NoFuse();
         var command = new Command("run", "Run the streaming pipeline: detect (and explain every Nth frame) on videos and images, write annotated video and JSON lines")
         {
             weights, source, imgSize, conf, iou, classes, agnostic, device, half, batch, batchTimeout, vidStride, camMethod, camEvery, camHold,
             camTarget, topK, layers, alpha, noOverlay, save, saveJson, saveTxt, saveConf, config, noFuse,
+            viewImg, duration, maxStaleness, openTimeout, stallTimeout, maxReconnects,
         };
         command.SetAction((p, token) => CommandRunner.RunAsync(async _ =>
         {
@@ -64,9 +71,15 @@ internal static class RunCommand
                     Batch = Positive(p.GetValue(batch), "--batch"), BatchTimeout = TimeSpan.FromMilliseconds(Math.Max(0, p.GetValue(batchTimeout))),
                     VidStride = Positive(p.GetValue(vidStride), "--vid-stride"), CamEvery = Math.Max(0, p.GetValue(camEvery)), CamHold = p.GetValue(camHold),
                     TopK = Positive(p.GetValue(topK), "--top-k"), Alpha = Math.Clamp(p.GetValue(alpha), 0, 1), Overlay = !p.GetValue(noOverlay),
+                    MaxStaleness = TimeSpan.FromMilliseconds(Math.Max(0, p.GetValue(maxStaleness))),
+                    Live = new LiveSourceOptions
+                    {
+                        OpenTimeout = Seconds(p.GetValue(openTimeout), "--open-timeout"), StallTimeout = Seconds(p.GetValue(stallTimeout), "--stall-timeout"),
+                        MaxReconnects = Math.Max(0, p.GetValue(maxReconnects)),
+                    },
                 },
                 p.GetValue(camMethod)!, p.GetValue(camTarget)!, p.GetValue(layers)!, !p.GetValue(noFuse),
-                p.GetValue(save), p.GetValue(saveJson), p.GetValue(saveTxt), p.GetValue(saveConf));
+                p.GetValue(save), p.GetValue(saveJson), p.GetValue(saveTxt), p.GetValue(saveConf), p.GetValue(viewImg), p.GetValue(duration));
             return await ExecuteAsync(settings);
         }, token));
         return command;
@@ -74,29 +87,36 @@ internal static class RunCommand
 
     /// <summary>Everything `run` needs, after the config file and flags are merged.</summary>
     private sealed record RunSettings(string Weights, string Source, DetectorOptions Detector, PipelineOptions Pipeline, string CamMethod,
-        string CamTarget, string Layers, bool Fuse, string? Save, string? SaveJson, string? SaveTxt, bool SaveConf);
+        string CamTarget, string Layers, bool Fuse, string? Save, string? SaveJson, string? SaveTxt, bool SaveConf, bool ViewImg, double Duration);
+
+    private static TimeSpan Seconds(double value, string flag) =>
+        value > 0 ? TimeSpan.FromSeconds(value) : throw new UserInputException($"{flag} must be more than 0 seconds, got {value}");
 
     private static int Positive(int value, string flag) => value >= 1 ? value : throw new UserInputException($"{flag} must be at least 1, got {value}");
 
     private static async Task<int> ExecuteAsync(RunSettings s)
     {
+        SourceCatalog.Live = s.Pipeline.Live;
+        SourceCatalog.Notice = Log;
         var sources = SourceCatalog.Resolve(s.Source);
         var method = CamMethod.Parse(s.CamMethod);
         var target = CamTarget.Parse(s.CamTarget);
-        if (s.Save is null && s.SaveJson is null && s.SaveTxt is null)
+        if (s.Save is null && s.SaveJson is null && s.SaveTxt is null && !s.ViewImg)
             Console.Error.WriteLine("note: no --save, --save-json or --save-txt: results are counted but not written");
 
         using var model = YoloModel.Load(s.Weights, s.Fuse);
         using var detector = new Detector(model, s.Detector);
         var explainer = s.Pipeline.CamEvery > 0 ? new CamExplainer(model, method, target, LayerSelection.Parse(s.Layers, model)) : null;
-        var pipeline = new AnalysisPipeline(detector, explainer, s.Pipeline);
+        var pipeline = new AnalysisPipeline(detector, explainer, s.Pipeline) { Log = Log };
 
         var names = sources.Select(e => e.Name).ToArray();
-        bool IsImage(int i) => ImageFiles.Extensions.Contains(Path.GetExtension(names[i]));
+        bool IsImage(int i) => !sources[i].IsLive && ImageFiles.Extensions.Contains(Path.GetExtension(names[i]));
         var fps = new double[sources.Count];
         pipeline.SourceOpened += (i, src) => fps[i] = src.Fps;
         pipeline.Statistics.ExpectedFrames = ExpectedFrames(sources, s.Pipeline.VidStride);
 
+        using var stop = new CancellationTokenSource();
+        using var abort = new CancellationTokenSource();
         var sinks = new List<IFrameSink>();
         VideoSink? video = null;
         try
@@ -110,6 +130,14 @@ internal static class RunCommand
             }
             if (s.SaveJson is not null) sinks.Add(new JsonLinesSink(s.SaveJson, i => names[i]));
             if (s.SaveTxt is not null) sinks.Add(new LabelFileSink(s.SaveTxt, i => names[i], IsImage, s.SaveConf));
+            if (s.ViewImg)
+            {
+                sinks.Add(new WindowSink(i => $"StreamAnalyzer - {names[i]}", () =>
+                {
+                    Log("window closed (q/Esc): finishing the outputs");
+                    stop.Cancel();
+                }, () => pipeline.Render.ShowHeatmap = !pipeline.Render.ShowHeatmap));
+            }
         }
         catch
         {
@@ -117,8 +145,6 @@ internal static class RunCommand
             throw;
         }
 
-        using var stop = new CancellationTokenSource();
-        using var abort = new CancellationTokenSource();
         void Interrupt(string what)
         {
             if (!stop.IsCancellationRequested)
@@ -134,19 +160,35 @@ internal static class RunCommand
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; Interrupt("interrupted"); });
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; Interrupt("terminated"); });
 
+        bool timed = false;
+        if (s.Duration > 0)
+        {
+            _ = Task.Delay(TimeSpan.FromSeconds(s.Duration), stop.Token).ContinueWith(t =>
+            {
+                if (t.IsCompletedSuccessfully)
+                {
+                    timed = true;
+                    stop.Cancel();
+                }
+            }, TaskScheduler.Default);
+        }
         var run = pipeline.RunAsync(sources, sinks, stop.Token, abort.Token);
-        await ProgressDisplay.FollowAsync(run, pipeline.Statistics);
+        await ProgressDisplay.FollowAsync(run, pipeline.Statistics, names);
         await run;
 
-        Summary(pipeline.Statistics, video, s, stop.IsCancellationRequested);
+        bool interrupted = stop.IsCancellationRequested && !timed;
+        Summary(pipeline.Statistics, video, s, interrupted);
         foreach (var error in pipeline.Statistics.SourceErrors) Console.Error.WriteLine($"error: {error}");
-        if (stop.IsCancellationRequested) return 130;
+        if (interrupted) return 130;
         return pipeline.Statistics.SourceErrors.IsEmpty ? 0 : CommandRunner.Failure;
     }
 
+    private static void Log(string message) =>
+        Console.Error.WriteLine($"[{DateTime.Now.ToString("HH:mm:ss", CultureInfo.InvariantCulture)}] {message}");
+
     private static long? ExpectedFrames(IReadOnlyList<SourceCatalog.Entry> sources, int stride)
     {
-        if (sources.Count > 64) return null; // probing hundreds of files would delay the start for a progress estimate
+        if (sources.Count > 64 || sources.Any(e => e.IsLive)) return null; // live: no end; many files: probing would delay the start
         long total = 0;
         foreach (var entry in sources)
         {
@@ -171,6 +213,7 @@ internal static class RunCommand
         table.AddRow("detections", stats.Detections.ToString(CultureInfo.InvariantCulture));
         table.AddRow("explained frames", stats.Explained.ToString(CultureInfo.InvariantCulture));
         if (stats.Dropped > 0) table.AddRow("dropped frames", stats.Dropped.ToString(CultureInfo.InvariantCulture));
+        if (stats.Reconnects > 0) table.AddRow("reconnections", stats.Reconnects.ToString(CultureInfo.InvariantCulture));
         table.AddRow("wall time", $"{stats.Elapsed.TotalSeconds.ToString("0.0", CultureInfo.InvariantCulture)} s ({stats.Fps.ToString("0.0", CultureInfo.InvariantCulture)} fps)");
         table.AddRow("mean ms per frame", string.Join(", ", stats.MeanStageMs.Select(kv => $"{kv.Key} {kv.Value.ToString("0.0", CultureInfo.InvariantCulture)}")));
         foreach (var path in video?.Outputs ?? []) table.AddRow("output", Markup.Escape(path));

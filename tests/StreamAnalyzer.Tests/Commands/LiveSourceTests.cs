@@ -1,0 +1,211 @@
+using System.Diagnostics;
+using System.Text.Json;
+using OpenCvSharp;
+using StreamAnalyzer.Pipeline.Tests.Support;
+
+namespace StreamAnalyzer.Cli.Tests.Commands;
+
+/// <summary>Live sources with real components: an RTSP server (rtsp-server-perl) fed by ffmpeg, Xvfb for the window.</summary>
+public class LiveSourceTests
+{
+    private static string Weights => Fixtures.Require("shapes", "yolov7-tiny-shapes.pt");
+
+    private static string? Which(string program) => (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':')
+        .Select(d => Path.Combine(d, program)).FirstOrDefault(File.Exists);
+
+    private static void Need(params string[] programs)
+    {
+        foreach (var program in programs)
+        {
+            if (Which(program) is not null) continue;
+            if (Fixtures.InCi) throw new InvalidOperationException($"CI=true but {program} is not installed (.ci/run installs it)");
+            throw new SkipException($"{program} is not installed");
+        }
+    }
+
+    private static readonly System.Collections.Concurrent.ConcurrentQueue<string> ChildOutput = new();
+
+    private static Process Start(string program, params string[] args)
+    {
+        var psi = new ProcessStartInfo(program)
+        {
+            RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false,
+        };
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        var p = Process.Start(psi)!;
+        p.StandardInput.Close(); // no interactive input for ffmpeg or the server
+        p.OutputDataReceived += (_, e) => { if (e.Data is not null) ChildOutput.Enqueue($"{program}: {e.Data}"); };
+        p.ErrorDataReceived += (_, e) => { if (e.Data is not null) ChildOutput.Enqueue($"{program}: {e.Data}"); };
+        p.BeginOutputReadLine();
+        p.BeginErrorReadLine();
+        return p;
+    }
+
+    private static void Stop(Process p)
+    {
+        try { if (!p.HasExited) p.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
+        p.WaitForExit(5000);
+        p.Dispose();
+    }
+
+    /// <summary>A loopback RTSP server and a publisher looping the demo clip into it (only our own processes are stopped).</summary>
+    private sealed class RtspCamera : IDisposable
+    {
+        private readonly Process _server;
+        private Process? _publisher;
+        private readonly int _sourcePort;
+
+        public RtspCamera()
+        {
+            int basePort = 20000 + Random.Shared.Next(0, 4000) * 2;
+            ClientPort = basePort;
+            _sourcePort = basePort + 1;
+            _server = Start("rtsp-server-perl", "-c", ClientPort.ToString(), "-s", _sourcePort.ToString(), "--client_listen_address", "127.0.0.1",
+                "--source_listen_address", "127.0.0.1", "--rtp_start_port", (30000 + Random.Shared.Next(0, 2000) * 4).ToString());
+            Thread.Sleep(1500);
+            StartPublisher();
+        }
+
+        public int ClientPort { get; }
+
+        public string Url => $"rtsp://127.0.0.1:{ClientPort}/live";
+
+        public void StartPublisher()
+        {
+            _publisher = Start("ffmpeg", "-hide_banner", "-loglevel", "error", "-re", "-stream_loop", "-1", "-i",
+                Fixtures.Require("shapes", "shapes-demo.mp4"), "-c", "copy", "-f", "rtsp", $"rtsp://127.0.0.1:{_sourcePort}/live");
+            Thread.Sleep(2000);
+        }
+
+        /// <summary>Stops the publisher as a camera going away does (SIGTERM: it tears its session down).</summary>
+        public void StopPublisher()
+        {
+            if (_publisher is null) return;
+            using (var term = Process.Start("kill", ["-s", "TERM", _publisher.Id.ToString()])) term.WaitForExit();
+            if (!_publisher.WaitForExit(5000)) Stop(_publisher);
+            _publisher.Dispose();
+            _publisher = null;
+        }
+
+        public void Dispose()
+        {
+            StopPublisher();
+            Stop(_server);
+        }
+    }
+
+    [SkippableFact]
+    public void AnRtspStreamSurvivesAPublisherRestartWithOrderedOutputsOnARealTimeTimeline()
+    {
+        Need("rtsp-server-perl", "ffmpeg", "ffprobe");
+        using var camera = new RtspCamera();
+        using var dir = new TempDirectory();
+        string mp4 = dir.File("live.mp4"), json = dir.File("live.jsonl");
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "stream-analyzer.dll"), "run", "--weights", Weights, "--source", camera.Url,
+            "--img-size", "160", "--cam-every", "10", "--duration", "26", "--stall-timeout", "3", "--save", mp4, "--save-json", json })
+            psi.ArgumentList.Add(a);
+        using var run = Process.Start(psi)!;
+        var stderr = run.StandardError.ReadToEndAsync();
+        var stdout = run.StandardOutput.ReadToEndAsync();
+
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while ((!File.Exists(json) || File.ReadAllLines(json).Length < 20) && DateTime.UtcNow < deadline && !run.HasExited) Thread.Sleep(200);
+        if (run.HasExited) Assert.Fail("the run ended early: " + stderr.Result);
+        camera.StopPublisher();
+        Thread.Sleep(6000);
+        camera.StartPublisher();
+        Assert.True(run.WaitForExit(TimeSpan.FromSeconds(60)), "the run did not end after --duration");
+
+        Assert.True(run.ExitCode == 0, $"exit {run.ExitCode}: {stderr.Result}");
+        Assert.Contains("reading through ffmpeg", stderr.Result);
+        Assert.Contains("stream lost", stderr.Result);
+        Assert.True(stderr.Result.Contains("reconnected"), stderr.Result + "\n--- server and publisher:\n" + string.Join("\n", ChildOutput.TakeLast(40)));
+        Assert.Contains("live: latency", stdout.Result);
+
+        var records = File.ReadAllLines(json).Select(l => JsonDocument.Parse(l).RootElement).ToArray();
+        var frames = records.Select(r => r.GetProperty("frame").GetInt64()).ToArray();
+        var times = records.Select(r => r.GetProperty("timestamp_ms").GetDouble()).ToArray();
+        Assert.True(frames.Zip(frames.Skip(1)).All(p => p.First < p.Second), "frame indices must increase (no duplicates, no reordering)");
+        Assert.True(times.Zip(times.Skip(1)).All(p => p.First < p.Second), "timestamps must increase");
+        int gapAt = Enumerable.Range(1, times.Length - 1).OrderByDescending(i => times[i] - times[i - 1]).First();
+        Assert.True(times[gapAt] - times[gapAt - 1] > 3000, "the outage should show as a gap in the timestamps");
+        Assert.True(times.Length - gapAt >= 20, "frames must keep coming after the publisher is back");
+
+        // The MP4 timeline follows real time: its duration spans the first to the last frame's timestamp, outage included.
+        using var probe = Process.Start(new ProcessStartInfo("ffprobe", ["-v", "error", "-show_entries", "format=duration", "-of", "default=nw=1:nk=1", mp4])
+            { RedirectStandardOutput = true })!;
+        double duration = double.Parse(probe.StandardOutput.ReadToEnd().Trim(), System.Globalization.CultureInfo.InvariantCulture);
+        probe.WaitForExit();
+        Assert.InRange(duration, (times[^1] - times[0]) / 1000 - 1, (times[^1] - times[0]) / 1000 + 1);
+    }
+
+    [SkippableFact]
+    public void AWrongStreamAddressFailsClearlyWithinTheOpenTimeout()
+    {
+        Need("ffmpeg", "ffprobe");
+        var clock = Stopwatch.StartNew();
+        var r = CliProcess.Run(TimeSpan.FromSeconds(60), "run", "--weights", Weights, "--source", "rtsp://127.0.0.1:9/nothing", "--open-timeout", "4");
+        Assert.Equal(1, r.ExitCode);
+        Assert.Contains("error: rtsp://127.0.0.1:9/nothing:", r.StdErr);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), $"took {clock.Elapsed}");
+        Assert.DoesNotContain("   at ", r.All);
+    }
+
+    [SkippableFact]
+    public void AMissingCameraIsAClearError()
+    {
+        var r = CliProcess.Run("run", "--weights", Weights, "--source", "7");
+        Assert.Equal(1, r.ExitCode);
+        Assert.Contains("error: camera 7: no such device (/dev/video7 does not exist)", r.StdErr);
+    }
+
+    [SkippableFact]
+    public void TheLiveWindowUnderXvfbShowsTheHeatmap()
+    {
+        Need("Xvfb", "ffmpeg");
+        using var dir = new TempDirectory();
+        string still = Fixtures.Require("shapes", "images", "val-00006.jpg");
+        string clip = dir.File("still.mp4");
+        using (var make = Process.Start("ffmpeg", ["-v", "error", "-y", "-loop", "1", "-i", still, "-t", "30", "-r", "10", "-pix_fmt", "yuv420p", clip])) make.WaitForExit();
+        int display = 50 + Random.Shared.Next(0, 40);
+        var xvfb = Start("Xvfb", $":{display}", "-screen", "0", "800x600x24", "-nolisten", "tcp");
+        try
+        {
+            Thread.Sleep(1500);
+            var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            psi.Environment["DISPLAY"] = $":{display}";
+            foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "stream-analyzer.dll"), "run", "--weights", Weights, "--source", clip,
+                "--img-size", "320", "--cam-every", "1", "--cam-method", "gradcam", "--view-img", "--duration", "12" }) psi.ArgumentList.Add(a);
+            using var run = Process.Start(psi)!;
+            var stderr = run.StandardError.ReadToEndAsync();
+            _ = run.StandardOutput.ReadToEndAsync();
+            Thread.Sleep(7000);
+            string shot = dir.File("screen.png");
+            using (var grab = Process.Start("ffmpeg", ["-v", "error", "-y", "-f", "x11grab", "-video_size", "800x600", "-i", $":{display}", "-frames:v", "1", shot]))
+                grab.WaitForExit();
+            Assert.True(run.WaitForExit(TimeSpan.FromSeconds(60)), "the run did not end");
+            Assert.True(run.ExitCode == 0, stderr.Result);
+
+            // JET's middle band (cyan, green, yellow) brings bright green that the purple source image does not have.
+            using var screen = Cv2.ImRead(shot);
+            using var source = Cv2.ImRead(still);
+            double Green(Mat m)
+            {
+                var channels = Cv2.Split(m);
+                using var mask = new Mat();
+                Cv2.Threshold(channels[1], mask, 150, 255, ThresholdTypes.Binary);
+                foreach (var c in channels) c.Dispose();
+                return Cv2.CountNonZero(mask);
+            }
+            double window = source.Width * source.Height;
+            Assert.True(Green(screen) > Green(source) + 0.05 * window,
+                $"expected a heatmap in the window: {Green(screen)} bright-green pixels on screen, {Green(source)} in the image");
+            File.Copy(shot, Path.Combine(Path.GetTempPath(), "stream-analyzer-window.png"), overwrite: true);
+        }
+        finally
+        {
+            Stop(xvfb);
+        }
+    }
+}
