@@ -117,6 +117,7 @@ internal static class RunCommand
 
         using var stop = new CancellationTokenSource();
         using var abort = new CancellationTokenSource();
+        bool closedByWindow = false;
         var sinks = new List<IFrameSink>();
         VideoSink? video = null;
         try
@@ -135,6 +136,7 @@ internal static class RunCommand
                 sinks.Add(new WindowSink(i => $"StreamAnalyzer - {names[i]}", () =>
                 {
                     Log("window closed (q/Esc): finishing the outputs");
+                    closedByWindow = true;
                     stop.Cancel();
                 }, () => pipeline.Render.ShowHeatmap = !pipeline.Render.ShowHeatmap));
             }
@@ -176,7 +178,8 @@ internal static class RunCommand
         await ProgressDisplay.FollowAsync(run, pipeline.Statistics, names);
         await run;
 
-        bool interrupted = stop.IsCancellationRequested && !timed;
+        // Ctrl+C or SIGTERM is an interruption (130); --duration and q/Esc in the window are normal ends.
+        bool interrupted = stop.IsCancellationRequested && !timed && !closedByWindow;
         Summary(pipeline.Statistics, video, s, interrupted);
         foreach (var error in pipeline.Statistics.SourceErrors) Console.Error.WriteLine($"error: {error}");
         if (interrupted) return 130;

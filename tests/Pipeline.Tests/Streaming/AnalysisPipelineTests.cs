@@ -143,4 +143,51 @@ public class AnalysisPipelineTests
         Assert.Equal(3, sink.Frames.Count);
         Assert.Contains("broken.mp4: cannot open as a video", pipeline.Statistics.SourceErrors);
     }
+
+    /// <summary>A camera-like source: a new frame every <paramref name="intervalMs"/>, forever.</summary>
+    private sealed class TickingCamera(string name, int intervalMs, List<Mat> issued) : IFrameSource
+    {
+        public string Name => name;
+
+        public bool IsLive => true;
+
+        public bool IsImage => false;
+
+        public double Fps => 1000.0 / intervalMs;
+
+        public long? FrameCount => null;
+
+        public bool TryRead(out Mat image, out double timestampMs)
+        {
+            Thread.Sleep(intervalMs);
+            timestampMs = 0;
+            image = new Mat(96, 128, MatType.CV_8UC3, new Scalar(90, 90, 90));
+            lock (issued) issued.Add(image);
+            return true;
+        }
+
+        public void Dispose() { }
+    }
+
+    [SkippableFact]
+    public async Task LiveSourcesKeepTheNewestFrameAndASlowCameraNeverStallsAFastOne()
+    {
+        var issued = new List<Mat>();
+        var sink = new RecordingSink(_ => Thread.Sleep(15)); // a sink slower than the fast camera
+        var pipeline = new AnalysisPipeline(Detector, null, new PipelineOptions { Batch = 2 });
+        var fast = new SourceCatalog.Entry("fast", () => new TickingCamera("fast", 2, issued), IsLive: true);
+        var slow = new SourceCatalog.Entry("slow", () => new TickingCamera("slow", 250, issued), IsLive: true);
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(3));
+
+        await pipeline.RunAsync([fast, slow], [sink], stop.Token);
+
+        var fastFrames = sink.Frames.Where(f => f.Source == 0).Select(f => f.Index).ToArray();
+        var slowFrames = sink.Frames.Where(f => f.Source == 1).Select(f => f.Index).ToArray();
+        Assert.True(slowFrames.Length >= 6, $"slow camera: {slowFrames.Length} frames in 3 s");
+        Assert.True(fastFrames.Length >= 30, $"fast camera: {fastFrames.Length} frames in 3 s");
+        Assert.True(fastFrames.Zip(fastFrames.Skip(1)).All(p => p.First < p.Second), "frames of a source stay in order");
+        Assert.True(pipeline.Statistics.Sources[0].Dropped > 0, "a camera faster than the pipeline must drop its older frames");
+        Assert.True(fastFrames.Zip(fastFrames.Skip(1)).Any(p => p.Second - p.First > 1), "skipped indices show the dropped frames");
+        Assert.All(issued, m => Assert.True(m.IsDisposed));
+    }
 }

@@ -208,4 +208,89 @@ public class LiveSourceTests
             Stop(xvfb);
         }
     }
+
+    [SkippableFact]
+    public void TheWindowKeysToggleTheHeatmapPauseAndQuit()
+    {
+        Need("Xvfb", "ffmpeg", "xdotool");
+        using var dir = new TempDirectory();
+        string still = Fixtures.Require("shapes", "images", "val-00006.jpg");
+        string clip = dir.File("still.mp4"), json = dir.File("w.jsonl");
+        using (var make = Process.Start("ffmpeg", ["-v", "error", "-y", "-loop", "1", "-i", still, "-t", "120", "-r", "10", "-pix_fmt", "yuv420p", clip])) make.WaitForExit();
+        string display = $":{100 + Random.Shared.Next(0, 50)}";
+        var xvfb = Start("Xvfb", display, "-screen", "0", "800x600x24", "-nolisten", "tcp");
+        try
+        {
+            Thread.Sleep(1500);
+            var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            psi.Environment["DISPLAY"] = display;
+            foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "stream-analyzer.dll"), "run", "--weights", Weights, "--source", clip,
+                "--img-size", "320", "--cam-every", "1", "--view-img", "--duration", "90", "--save-json", json }) psi.ArgumentList.Add(a);
+            using var run = Process.Start(psi)!;
+            var stderr = run.StandardError.ReadToEndAsync();
+            _ = run.StandardOutput.ReadToEndAsync();
+
+            void Tool(params string[] args)
+            {
+                var x = new ProcessStartInfo("xdotool") { RedirectStandardOutput = true, UseShellExecute = false };
+                x.Environment["DISPLAY"] = display;
+                foreach (var a in args) x.ArgumentList.Add(a);
+                using var p = Process.Start(x)!;
+                p.StandardOutput.ReadToEnd();
+                p.WaitForExit();
+            }
+            string? window = null;
+            for (int i = 0; i < 60 && window is null; i++)
+            {
+                Thread.Sleep(500);
+                var x = new ProcessStartInfo("xdotool", ["search", "--name", "StreamAnalyzer"]) { RedirectStandardOutput = true, UseShellExecute = false };
+                x.Environment["DISPLAY"] = display;
+                using var p = Process.Start(x)!;
+                window = p.StandardOutput.ReadToEnd().Split('\n', StringSplitOptions.RemoveEmptyEntries).FirstOrDefault();
+                p.WaitForExit();
+            }
+            Assert.True(window is not null, "no window appeared: " + (run.HasExited ? stderr.Result : ""));
+            Tool("windowfocus", window!);
+            Thread.Sleep(1500);
+
+            double GreenOnScreen()
+            {
+                string shot = dir.File($"s{Guid.NewGuid():N}.png");
+                using (var grab = Process.Start("ffmpeg", ["-v", "error", "-y", "-f", "x11grab", "-video_size", "800x600", "-i", display, "-frames:v", "1", shot]))
+                    grab.WaitForExit();
+                using var screen = Cv2.ImRead(shot);
+                var channels = Cv2.Split(screen);
+                using var mask = new Mat();
+                Cv2.Threshold(channels[1], mask, 150, 255, ThresholdTypes.Binary);
+                foreach (var c in channels) c.Dispose();
+                return Cv2.CountNonZero(mask);
+            }
+            double withMap = GreenOnScreen();
+            Tool("key", "h");
+            Thread.Sleep(1500);
+            double without = GreenOnScreen();
+            Tool("key", "h");
+            Thread.Sleep(1500);
+            double again = GreenOnScreen();
+            Assert.True(withMap > 3 * without + 2000 && again > 3 * without + 2000, $"bright-green pixels: {withMap} with the map, {without} after h, {again} after h again");
+
+            Tool("key", "space");
+            Thread.Sleep(1000);
+            int paused = File.ReadAllLines(json).Length;
+            Thread.Sleep(2000);
+            Assert.Equal(paused, File.ReadAllLines(json).Length); // the pipeline waits while paused
+            Tool("key", "space");
+            Thread.Sleep(2000);
+            Assert.True(File.ReadAllLines(json).Length > paused, "processing resumes after space");
+
+            Tool("key", "q");
+            Assert.True(run.WaitForExit(TimeSpan.FromSeconds(30)), "q did not end the run");
+            Assert.True(run.ExitCode == 0, stderr.Result);
+            Assert.Contains("window closed (q/Esc)", stderr.Result);
+        }
+        finally
+        {
+            Stop(xvfb);
+        }
+    }
 }
