@@ -82,8 +82,10 @@ public class RunCommandTests
         return union > 0 ? inter / union : 0;
     }
 
-    [SkippableFact]
-    public void SigintInTheMiddleOfARecordingLeavesAPlayableMp4WithEveryFrameThatWasProcessed()
+    [SkippableTheory]
+    [InlineData("INT", "interrupted")]
+    [InlineData("TERM", "terminated")]
+    public void ASignalInTheMiddleOfARecordingLeavesAPlayableMp4WithEveryFrameThatWasProcessed(string signal, string message)
     {
         using var dir = new TempDirectory();
         string mp4 = dir.File("interrupted.mp4"), json = dir.File("interrupted.jsonl");
@@ -101,11 +103,11 @@ public class RunCommandTests
         if (p.HasExited) Assert.Fail("the run ended before it could be interrupted: " + stderr.Result);
 
         // `env` execs dotnet, so the process id is the run's.
-        using (var kill = Process.Start("kill", ["-s", "INT", p.Id.ToString()])) kill.WaitForExit();
+        using (var kill = Process.Start("kill", ["-s", signal, p.Id.ToString()])) kill.WaitForExit();
         Assert.True(p.WaitForExit(TimeSpan.FromSeconds(60)), "the run did not stop after SIGINT");
 
         Assert.True(p.ExitCode == 130, $"exit code {p.ExitCode}; stderr: {stderr.Result}");
-        Assert.Contains("interrupted: finishing the outputs", stderr.Result);
+        Assert.Contains($"{message}: finishing the outputs", stderr.Result);
         var (codec, frames) = Probe(mp4);
         Assert.Equal("h264", codec);
         long lines = File.ReadAllLines(json).Length;
@@ -165,5 +167,20 @@ public class RunCommandTests
         var line = File.ReadAllLines(dir.File("labels/still.txt"))[0].Split(' ');
         Assert.Equal(5, line.Length);
         Assert.All(line.Skip(1), v => Assert.InRange(double.Parse(v, System.Globalization.CultureInfo.InvariantCulture), 0, 1));
+    }
+
+    [SkippableFact]
+    public void WithoutFfmpegTheVideoIsWrittenByOpenCvAndTheRunSaysSo()
+    {
+        using var dir = new TempDirectory();
+        string input = dir.File("short.mp4"), output = dir.File("out.mp4");
+        using (var cut = Process.Start("ffmpeg", ["-v", "error", "-y", "-i", Clip, "-frames:v", "12", input])) cut.WaitForExit();
+        var r = CliProcess.RunWithEnvironment(new Dictionary<string, string> { ["STREAM_ANALYZER_FFMPEG"] = "none" },
+            "run", "--weights", Weights, "--source", input, "--img-size", "160", "--save", output);
+        Assert.True(r.ExitCode == 0, r.All);
+        Assert.Contains("ffmpeg not found, writing MPEG-4 Part 2 (mp4v) with OpenCV", r.StdErr);
+        var (codec, frames) = Probe(output);
+        Assert.Equal("mpeg4", codec);
+        Assert.Equal(12, frames);
     }
 }
