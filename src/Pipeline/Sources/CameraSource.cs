@@ -43,11 +43,7 @@ public sealed class CameraSource : IFrameSource
     public bool TryRead(out Mat image, out double timestampMs)
     {
         timestampMs = 0; // live: the capture stage stamps frames with its own clock
-        image = new Mat();
-        if (_capture.Read(image) && !image.Empty()) return true;
-        image.Dispose();
-        image = null!;
-        return false;
+        return CaptureReading.TryRead(_capture, out image);
     }
 
     /// <inheritdoc/>

@@ -48,12 +48,8 @@ public sealed class OpenCvStreamSource : IFrameSource
     /// <inheritdoc/>
     public bool TryRead(out Mat image, out double timestampMs)
     {
-        timestampMs = 0;
-        image = new Mat();
-        if (_capture.Read(image) && !image.Empty()) return true;
-        image.Dispose();
-        image = null!;
-        return false;
+        timestampMs = 0; // live: the capture stage stamps frames with its own clock
+        return CaptureReading.TryRead(_capture, out image);
     }
 
     /// <inheritdoc/>

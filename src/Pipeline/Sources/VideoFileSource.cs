@@ -43,11 +43,8 @@ public sealed class VideoFileSource : IFrameSource
     /// <inheritdoc/>
     public bool TryRead(out Mat image, out double timestampMs)
     {
-        image = new Mat();
-        if (!_capture.Read(image) || image.Empty())
+        if (!CaptureReading.TryRead(_capture, out image))
         {
-            image.Dispose();
-            image = null!;
             timestampMs = 0;
             return false;
         }

@@ -17,8 +17,7 @@ public sealed class BatchingStage(PipelineOptions options, PipelineStatistics st
     /// <summary>Runs until the input completes, then completes <paramref name="output"/> (with the input's error, if any).</summary>
     public async Task RunAsync(ChannelReader<Frame> input, ChannelWriter<IReadOnlyList<Frame>> output, CancellationToken abort)
     {
-        Exception? failure = null;
-        try
+        await StageCompletion.RunAsync(output, async () =>
         {
             while (await input.WaitToReadAsync(abort).ConfigureAwait(false))
             {
@@ -48,15 +47,6 @@ public sealed class BatchingStage(PipelineOptions options, PipelineStatistics st
                     throw;
                 }
             }
-        }
-        catch (Exception e) when (e is not OperationCanceledException)
-        {
-            failure = e;
-            throw;
-        }
-        finally
-        {
-            output.TryComplete(failure);
-        }
+        }).ConfigureAwait(false);
     }
 }

@@ -15,8 +15,7 @@ public sealed class InferenceStage(Detector detector, CamExplainer? explainer, P
     /// <summary>Runs until the input completes, then completes <paramref name="output"/>.</summary>
     public async Task RunAsync(ChannelReader<IReadOnlyList<Frame>> input, ChannelWriter<AnalyzedFrame> output, CancellationToken abort)
     {
-        Exception? failure = null;
-        try
+        await StageCompletion.RunAsync(output, async () =>
         {
             await foreach (var batch in input.ReadAllAsync(abort).ConfigureAwait(false))
             {
@@ -43,16 +42,7 @@ public sealed class InferenceStage(Detector detector, CamExplainer? explainer, P
                     }
                 }
             }
-        }
-        catch (Exception e) when (e is not OperationCanceledException)
-        {
-            failure = e;
-            throw;
-        }
-        finally
-        {
-            output.TryComplete(failure);
-        }
+        }).ConfigureAwait(false);
     }
 
     private AnalyzedFrame[] Analyze(IReadOnlyList<Frame> batch)

@@ -21,31 +21,27 @@ public sealed class RenderStage(PipelineOptions options, PipelineStatistics stat
     /// <summary>Runs until the input completes, then completes <paramref name="output"/>.</summary>
     public async Task RunAsync(ChannelReader<AnalyzedFrame> input, ChannelWriter<AnalyzedFrame> output, CancellationToken abort)
     {
-        Exception? failure = null;
         try
         {
-            await foreach (var frame in input.ReadAllAsync(abort).ConfigureAwait(false))
+            await StageCompletion.RunAsync(output, async () =>
             {
-                try
+                await foreach (var frame in input.ReadAllAsync(abort).ConfigureAwait(false))
                 {
-                    Render(frame);
-                    await output.WriteAsync(frame, abort).ConfigureAwait(false);
+                    try
+                    {
+                        Render(frame);
+                        await output.WriteAsync(frame, abort).ConfigureAwait(false);
+                    }
+                    catch
+                    {
+                        frame.Dispose();
+                        throw;
+                    }
                 }
-                catch
-                {
-                    frame.Dispose();
-                    throw;
-                }
-            }
-        }
-        catch (Exception e) when (e is not OperationCanceledException)
-        {
-            failure = e;
-            throw;
+            }).ConfigureAwait(false);
         }
         finally
         {
-            output.TryComplete(failure);
             foreach (var m in _held.Values) m.Dispose();
             _held.Clear();
         }

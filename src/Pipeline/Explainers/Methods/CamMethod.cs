@@ -25,6 +25,9 @@ public abstract class CamMethod
     protected virtual Tensor RawMap(Tensor activations, Tensor? gradients) =>
         (Weights(activations, gradients!).view(-1, 1, 1) * activations).sum(0L);
 
+    /// <summary>Gradient x activation per location, summed over channels (HiResCAM's map, ODAM's heat map).</summary>
+    protected static Tensor GradientTimesActivation(Tensor activations, Tensor gradients) => (gradients * activations).sum(0L);
+
     /// <summary>One weight per channel (K).</summary>
     protected virtual Tensor Weights(Tensor activations, Tensor gradients) =>
         throw new NotSupportedException($"{Name} computes its map directly");

@@ -12,5 +12,5 @@ public sealed class HiResCam : CamMethod
     public override bool IsElementWise => true;
 
     /// <inheritdoc/>
-    protected override Tensor RawMap(Tensor activations, Tensor? gradients) => (gradients! * activations).sum(0L);
+    protected override Tensor RawMap(Tensor activations, Tensor? gradients) => GradientTimesActivation(activations, gradients!);
 }

@@ -16,5 +16,5 @@ public sealed class Odam : CamMethod
     public override bool IsElementWise => true;
 
     /// <inheritdoc/>
-    protected override Tensor RawMap(Tensor activations, Tensor? gradients) => (gradients! * activations).sum(0L);
+    protected override Tensor RawMap(Tensor activations, Tensor? gradients) => GradientTimesActivation(activations, gradients!);
 }
