@@ -17,32 +17,32 @@ public static class SourceCatalog
     /// <summary>A source to open; <paramref name="IsLive"/> sources favour the newest frame and reconnect.</summary>
     public sealed record Entry(string Name, Func<IFrameSource> Open, bool IsLive = false);
 
-    /// <summary>How live sources are opened.</summary>
-    public static LiveSourceOptions Live { get; set; } = new();
 
-    /// <summary>Reports which reader was chosen for a stream (e.g. "reading through ffmpeg").</summary>
-    public static Action<string>? Notice { get; set; }
 
     /// <summary>The sources <paramref name="spec"/> names, in order.</summary>
+    /// <param name="spec">What the user gave as <c>--source</c>.</param>
+    /// <param name="live">How live sources are opened (default settings when null).</param>
+    /// <param name="notice">Told which reader was chosen for a stream (e.g. "reading through ffmpeg").</param>
     /// <exception cref="UserInputException">Nothing usable is named.</exception>
-    public static IReadOnlyList<Entry> Resolve(string spec)
+    public static IReadOnlyList<Entry> Resolve(string spec, LiveSourceOptions? live = null, Action<string>? notice = null)
     {
+        live ??= new LiveSourceOptions();
         if (File.Exists(spec) && Path.GetExtension(spec).Equals(".txt", StringComparison.OrdinalIgnoreCase))
         {
             var lines = File.ReadAllLines(spec).Select(l => l.Trim()).Where(l => l.Length > 0 && !l.StartsWith('#')).ToArray();
             if (lines.Length == 0) throw new UserInputException($"{spec}: the source list is empty");
             string baseDir = Path.GetDirectoryName(Path.GetFullPath(spec))!;
-            return lines.SelectMany(l => ResolveOne(Path.IsPathRooted(l) || l.Contains("://") ? l : Path.Combine(baseDir, l))).ToArray();
+            return lines.SelectMany(l => ResolveOne(Path.IsPathRooted(l) || l.Contains("://") ? l : Path.Combine(baseDir, l), live, notice)).ToArray();
         }
-        return ResolveOne(spec);
+        return ResolveOne(spec, live, notice);
     }
 
-    private static IReadOnlyList<Entry> ResolveOne(string spec)
+    private static IReadOnlyList<Entry> ResolveOne(string spec, LiveSourceOptions live, Action<string>? notice)
     {
         if (int.TryParse(spec, out int camera) && camera >= 0 && !File.Exists(spec))
             return [new Entry($"camera {camera}", () => new CameraSource(camera), IsLive: true)];
         if (spec.Contains("://", StringComparison.Ordinal))
-            return [new Entry(spec, () => OpenStream(spec), IsLive: true)];
+            return [new Entry(spec, () => OpenStream(spec, live, notice), IsLive: true)];
         if (File.Exists(spec)) return [ForFile(spec)];
         if (Directory.Exists(spec))
         {
@@ -61,7 +61,7 @@ public static class SourceCatalog
 
     private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> OpenCvCannotOpen = new();
 
-    private static IFrameSource OpenStream(string url)
+    private static IFrameSource OpenStream(string url, LiveSourceOptions live, Action<string>? notice)
     {
         // OpenCV is asked once per URL; where its build cannot open it (no network protocols in the Linux runtime),
         // every reconnection goes straight to ffmpeg.
@@ -73,13 +73,13 @@ public static class SourceCatalog
             OpenCvSharp.Cv2.SetLogLevel(previous);
             if (viaOpenCv is not null)
             {
-                Notice?.Invoke($"{url}: reading through OpenCV");
+                notice?.Invoke($"{url}: reading through OpenCV");
                 return viaOpenCv;
             }
             OpenCvCannotOpen[url] = true;
-            Notice?.Invoke($"{url}: reading through ffmpeg (OpenCV's backend cannot open this URL here)");
+            notice?.Invoke($"{url}: reading through ffmpeg (OpenCV's backend cannot open this URL here)");
         }
-        return new FfmpegStreamSource(url, Live.OpenTimeout, Live.StallTimeout);
+        return new FfmpegStreamSource(url, live.OpenTimeout, live.StallTimeout);
     }
 
     private static bool IsMedia(string path) =>

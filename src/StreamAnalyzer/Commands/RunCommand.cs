@@ -96,9 +96,24 @@ internal static class RunCommand
 
     private static async Task<int> ExecuteAsync(RunSettings s)
     {
-        SourceCatalog.Live = s.Pipeline.Live;
-        SourceCatalog.Notice = Log;
-        var sources = SourceCatalog.Resolve(s.Source);
+        // Signals first: a Ctrl+C during the model load must also end cleanly.
+        using var stop = new CancellationTokenSource();
+        using var abort = new CancellationTokenSource();
+        void Interrupt(string what)
+        {
+            if (!stop.IsCancellationRequested)
+            {
+                Console.Error.WriteLine($"{what}: finishing the outputs (again to stop at once)");
+                stop.Cancel();
+            }
+            else
+            {
+                abort.Cancel();
+            }
+        }
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; Interrupt("interrupted"); });
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; Interrupt("terminated"); });
+        var sources = SourceCatalog.Resolve(s.Source, s.Pipeline.Live, Log);
         var method = CamMethod.Parse(s.CamMethod);
         var target = CamTarget.Parse(s.CamTarget);
         if (s.Save is null && s.SaveJson is null && s.SaveTxt is null && !s.ViewImg)
@@ -115,8 +130,6 @@ internal static class RunCommand
         pipeline.SourceOpened += (i, src) => fps[i] = src.Fps;
         pipeline.Statistics.ExpectedFrames = ExpectedFrames(sources, s.Pipeline.VidStride);
 
-        using var stop = new CancellationTokenSource();
-        using var abort = new CancellationTokenSource();
         bool closedByWindow = false;
         var sinks = new List<IFrameSink>();
         VideoSink? video = null;
@@ -147,20 +160,6 @@ internal static class RunCommand
             throw;
         }
 
-        void Interrupt(string what)
-        {
-            if (!stop.IsCancellationRequested)
-            {
-                Console.Error.WriteLine($"{what}: finishing the outputs (again to stop at once)");
-                stop.Cancel();
-            }
-            else
-            {
-                abort.Cancel();
-            }
-        }
-        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; Interrupt("interrupted"); });
-        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; Interrupt("terminated"); });
 
         bool timed = false;
         if (s.Duration > 0)
