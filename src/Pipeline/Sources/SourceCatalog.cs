@@ -40,7 +40,7 @@ public static class SourceCatalog
     private static IReadOnlyList<Entry> ResolveOne(string spec, LiveSourceOptions live, Action<string>? notice)
     {
         if (int.TryParse(spec, out int camera) && camera >= 0 && !File.Exists(spec))
-            return [new Entry($"camera {camera}", () => new CameraSource(camera), IsLive: true)];
+            return [new Entry($"camera {camera}", () => LiveCaptureSource.Camera(camera), IsLive: true)];
         if (spec.Contains("://", StringComparison.Ordinal))
             return [new Entry(spec, () => OpenStream(spec, live, notice), IsLive: true)];
         if (File.Exists(spec)) return [ForFile(spec)];
@@ -69,7 +69,7 @@ public static class SourceCatalog
         {
             var previous = OpenCvSharp.Cv2.GetLogLevel();
             OpenCvSharp.Cv2.SetLogLevel(OpenCvSharp.LogLevel.ERROR); // its "can't capture by name" warning is expected here
-            var viaOpenCv = OpenCvStreamSource.TryOpen(url);
+            var viaOpenCv = LiveCaptureSource.TryOpenStream(url);
             OpenCvSharp.Cv2.SetLogLevel(previous);
             if (viaOpenCv is not null)
             {

@@ -16,13 +16,7 @@ internal static class DetectCommand
     {
         var weights = CommonOptions.Weights();
         var source = new Option<string>("--source") { Description = "image file, folder of images, or glob (e.g. 'dir/*.jpg')", Required = true };
-        var imgSize = CommonOptions.ImageSize();
-        var conf = CommonOptions.ConfThreshold(0.25f);
-        var iou = CommonOptions.IouThreshold();
-        var classes = CommonOptions.Classes();
-        var agnostic = CommonOptions.AgnosticNms();
-        var device = CommonOptions.Device();
-        var half = CommonOptions.Half();
+        var detection = new DetectionOptions();
         var project = new Option<string>("--project") { Description = "results go to <project>/<name>", DefaultValueFactory = _ => Path.Combine("runs", "detect") };
         var name = new Option<string>("--name") { Description = "results folder name (exp, exp2, ... when it exists)", DefaultValueFactory = _ => "exp" };
         var existOk = new Option<bool>("--exist-ok") { Description = "reuse <project>/<name> instead of incrementing" };
@@ -31,12 +25,12 @@ internal static class DetectCommand
         var batch = new Option<int>("--batch") { Description = "images per forward pass", DefaultValueFactory = _ => 1 };
         var command = new Command("detect", "Detect objects in images and write annotated copies (and JSON lines)")
         {
-            weights, source, imgSize, conf, iou, classes, agnostic, device, half, project, name, existOk, noSave, saveJson, batch,
+            weights, source, project, name, existOk, noSave, saveJson, batch,
         };
+        detection.AddTo(command, 2);
         command.SetAction(p => CommandRunner.Run(() =>
         {
-            var nms = new NmsOptions(p.GetValue(conf), p.GetValue(iou), CommonOptions.ClassSet(p.GetValue(classes)), p.GetValue(agnostic));
-            var options = new DetectorOptions(p.GetValue(imgSize), nms, ComputeDevice.Resolve(p.GetValue(device)), p.GetValue(half));
+            var options = detection.Read(p);
             string? outDir = p.GetValue(noSave) ? null : OutputFolder.Create(p.GetValue(project)!, p.GetValue(name)!, p.GetValue(existOk));
             return Execute(p.GetValue(weights)!.FullName, p.GetValue(source)!, options, outDir, p.GetValue(saveJson), Math.Max(1, p.GetValue(batch)));
         }));

@@ -24,13 +24,7 @@ internal static class RunCommand
     {
         var weights = CommonOptions.Weights();
         var source = new Option<string>("--source") { Description = "video or image file, folder, glob, or .txt list of sources", Required = true };
-        var imgSize = CommonOptions.ImageSize();
-        var conf = CommonOptions.ConfThreshold(0.25f);
-        var iou = CommonOptions.IouThreshold();
-        var classes = CommonOptions.Classes();
-        var agnostic = CommonOptions.AgnosticNms();
-        var device = CommonOptions.Device();
-        var half = CommonOptions.Half();
+        var detection = new DetectionOptions();
         var batch = new Option<int>("--batch") { Description = "frames per forward pass (across sources)", DefaultValueFactory = _ => 1 };
         var batchTimeout = new Option<int>("--batch-timeout-ms") { Description = "longest wait to fill a batch", DefaultValueFactory = _ => 20 };
         var vidStride = new Option<int>("--vid-stride") { Description = "process every Nth frame of a video", DefaultValueFactory = _ => 1 };
@@ -56,16 +50,16 @@ internal static class RunCommand
         var noFuse = CommonOptions.NoFuse();
         var command = new Command("run", "Run the streaming pipeline: detect (and explain every Nth frame) on videos and images, write annotated video and JSON lines")
         {
-            weights, source, imgSize, conf, iou, classes, agnostic, device, half, batch, batchTimeout, vidStride, camMethod, camEvery, camHold,
+            weights, source, batch, batchTimeout, vidStride, camMethod, camEvery, camHold,
             camTarget, topK, layers, alpha, noOverlay, save, saveJson, saveTxt, saveConf, config, noFuse,
             viewImg, duration, maxStaleness, openTimeout, stallTimeout, maxReconnects,
         };
+        detection.AddTo(command, 2);
         command.SetAction((p, token) => CommandRunner.RunAsync(async _ =>
         {
             var settings = new RunSettings(
                 p.GetValue(weights)!.FullName, p.GetValue(source)!,
-                new DetectorOptions(p.GetValue(imgSize), new NmsOptions(p.GetValue(conf), p.GetValue(iou), CommonOptions.ClassSet(p.GetValue(classes)), p.GetValue(agnostic)),
-                    ComputeDevice.Resolve(p.GetValue(device)), p.GetValue(half)),
+                detection.Read(p),
                 new PipelineOptions
                 {
                     Batch = Positive(p.GetValue(batch), "--batch"), BatchTimeout = TimeSpan.FromMilliseconds(Math.Max(0, p.GetValue(batchTimeout))),

@@ -1,0 +1,34 @@
+using System.CommandLine;
+using StreamAnalyzer.Pipeline.Detection;
+using StreamAnalyzer.Pipeline.Runtime;
+
+namespace StreamAnalyzer.Cli.Commands;
+
+/// <summary>
+/// The detection flags `detect` and `run` share (<c>--img-size --conf-thres --iou-thres --classes --agnostic-nms
+/// --device --half</c>), and the <see cref="DetectorOptions"/> they make.
+/// </summary>
+internal sealed class DetectionOptions
+{
+    private readonly Option<int> _imgSize = CommonOptions.ImageSize();
+    private readonly Option<float> _conf = CommonOptions.ConfThreshold(0.25f);
+    private readonly Option<float> _iou = CommonOptions.IouThreshold();
+    private readonly Option<int[]> _classes = CommonOptions.Classes();
+    private readonly Option<bool> _agnostic = CommonOptions.AgnosticNms();
+    private readonly Option<string> _device = CommonOptions.Device();
+    private readonly Option<bool> _half = CommonOptions.Half();
+
+    /// <summary>Adds the flags to <paramref name="command"/> at <paramref name="index"/> (help lists them there).</summary>
+    public void AddTo(Command command, int index)
+    {
+        Option[] all = [_imgSize, _conf, _iou, _classes, _agnostic, _device, _half];
+        for (int i = 0; i < all.Length; i++) command.Options.Insert(index + i, all[i]);
+    }
+
+    /// <summary>The detector settings the flags give.</summary>
+    public DetectorOptions Read(ParseResult p) => new(
+        p.GetValue(_imgSize),
+        new NmsOptions(p.GetValue(_conf), p.GetValue(_iou), CommonOptions.ClassSet(p.GetValue(_classes)), p.GetValue(_agnostic)),
+        ComputeDevice.Resolve(p.GetValue(_device)),
+        p.GetValue(_half));
+}
