@@ -173,18 +173,27 @@ public class AnalysisPipelineTests
     public async Task LiveSourcesKeepTheNewestFrameAndASlowCameraNeverStallsAFastOne()
     {
         var issued = new List<Mat>();
-        var sink = new RecordingSink(_ => Thread.Sleep(15)); // a sink slower than the fast camera
+        // The run ends once both cameras have had enough frames through: a starved or stalled camera never gets
+        // there and the deadline fails the test. (A fixed time window was flaky on a loaded 2-core machine.)
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        int fastSeen = 0, slowSeen = 0;
+        var sink = new RecordingSink(f =>
+        {
+            Thread.Sleep(15); // a sink slower than the fast camera
+            if (f.Frame.SourceIndex == 0) fastSeen++; else slowSeen++;
+            if (fastSeen >= 30 && slowSeen >= 6) stop.Cancel();
+        });
         var pipeline = new AnalysisPipeline(Detector, null, new PipelineOptions { Batch = 2 });
         var fast = new SourceCatalog.Entry("fast", () => new TickingCamera("fast", 2, issued), IsLive: true);
         var slow = new SourceCatalog.Entry("slow", () => new TickingCamera("slow", 250, issued), IsLive: true);
-        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(3));
+        var clock = System.Diagnostics.Stopwatch.StartNew();
 
         await pipeline.RunAsync([fast, slow], [sink], stop.Token);
 
         var fastFrames = sink.Frames.Where(f => f.Source == 0).Select(f => f.Index).ToArray();
         var slowFrames = sink.Frames.Where(f => f.Source == 1).Select(f => f.Index).ToArray();
-        Assert.True(slowFrames.Length >= 6, $"slow camera: {slowFrames.Length} frames in 3 s");
-        Assert.True(fastFrames.Length >= 30, $"fast camera: {fastFrames.Length} frames in 3 s");
+        Assert.True(slowFrames.Length >= 6, $"slow camera: {slowFrames.Length} frames in {clock.Elapsed.TotalSeconds:0.0} s");
+        Assert.True(fastFrames.Length >= 30, $"fast camera: {fastFrames.Length} frames in {clock.Elapsed.TotalSeconds:0.0} s");
         Assert.True(fastFrames.Zip(fastFrames.Skip(1)).All(p => p.First < p.Second), "frames of a source stay in order");
         Assert.True(pipeline.Statistics.Sources[0].Dropped > 0, "a camera faster than the pipeline must drop its older frames");
         Assert.True(fastFrames.Zip(fastFrames.Skip(1)).Any(p => p.Second - p.First > 1), "skipped indices show the dropped frames");
