@@ -61,6 +61,12 @@ public sealed class CheckpointModule
         _ => null,
     };
 
+    /// <summary>An integer attribute, or null.</summary>
+    public long? Long(string name) => Attribute(name) as long?;
+
+    /// <summary>A boolean attribute, or null.</summary>
+    public bool? Bool(string name) => Attribute(name) as bool?;
+
     /// <summary>An integer or integer-pair attribute (e.g. <c>kernel_size</c> = 3 or (3, 3)) as a pair, or null.</summary>
     public (long, long)? Pair(string name) => Attribute(name) switch
     {

@@ -4,9 +4,11 @@ using System.Text;
 namespace StreamAnalyzer.Pipeline.Checkpoints;
 
 /// <summary>
-/// A pickle reader for PyTorch checkpoints that never executes anything: every GLOBAL must be on an allowlist
-/// and is kept as a name; REDUCE is only understood for a handful of data constructors (OrderedDict, set, the
-/// tensor rebuild functions, numpy's array reconstruction, <c>_codecs.encode</c>); anything else is refused.
+/// A pickle reader for PyTorch checkpoints that never executes anything: every GLOBAL must be a data constructor,
+/// a storage class or a class the caller's policy accepts (<see cref="CheckpointProfile.Refusal"/> by default), and is
+/// kept as a name; REDUCE is only understood for a handful of data constructors (OrderedDict, set, the tensor rebuild
+/// functions, numpy's array reconstruction, <c>_codecs.encode</c>, a namespace of hyper-parameters); anything else is
+/// refused with the byte offset where the pickle names it.
 /// </summary>
 /// <remarks>
 /// Razorvine.Pickle was considered: it resolves unknown globals to generic dictionaries, registers constructors
@@ -26,10 +28,10 @@ public sealed class RestrictedUnpickler
         "numpy.core.multiarray._reconstruct", "numpy._core.multiarray._reconstruct",
         "numpy.core.multiarray.scalar", "numpy._core.multiarray.scalar",
         "numpy.dtype", "numpy.ndarray", "_codecs.encode", "torch.Size",
+        "torch._utils._rebuild_parameter_with_state",
+        // model.args of an Ultralytics training checkpoint that was never stripped: a namespace of plain values.
+        "ultralytics.utils.IterableSimpleNamespace",
     ];
-
-    // Classes whose instances are plain data containers (modules are walked, never run).
-    private static readonly string[] ClassPrefixes = ["models.common.", "models.yolo.", "models.experimental.", "torch.nn.modules."];
 
     private static readonly Dictionary<string, StorageDType> StorageTypes = new()
     {
@@ -50,22 +52,32 @@ public sealed class RestrictedUnpickler
     private readonly List<object?> _stack = [];
     private readonly Stack<int> _marks = new();
     private readonly Dictionary<long, object?> _memo = [];
+    private readonly Func<string, string?> _refusal;
+    private readonly Dictionary<string, long> _classes = new(StringComparer.Ordinal);
     private int _pos;
+    private int _opAt;
 
-    private RestrictedUnpickler(byte[] data, string path)
+    private RestrictedUnpickler(byte[] data, string path, Func<string, string?> refusal)
     {
         _data = data;
         _path = path;
+        _refusal = refusal;
     }
 
     /// <summary>Reads one pickle from <paramref name="data"/>; <paramref name="path"/> names it in errors.</summary>
-    /// <exception cref="CheckpointException">The pickle is malformed, uses an unsupported opcode or names a global outside the allowlist.</exception>
-    public static object? Load(byte[] data, string path) => new RestrictedUnpickler(data, path).Run();
-
-    /// <summary>True when <paramref name="fullName"/> may appear in a checkpoint (as a name, never as code).</summary>
-    public static bool IsAllowedGlobal(string fullName) =>
-        DataCallables.Contains(fullName) || StorageTypes.ContainsKey(fullName) ||
-        ClassPrefixes.Any(p => fullName.StartsWith(p, StringComparison.Ordinal) && fullName.Length > p.Length);
+    /// <param name="data">The pickle.</param>
+    /// <param name="path">The file, for error messages.</param>
+    /// <param name="refusal">
+    /// For a class name: null to accept it as a name, or the reason it is refused. Default:
+    /// <see cref="CheckpointProfile.Refusal"/> (the classes of every supported family).
+    /// </param>
+    /// <exception cref="CheckpointException">The pickle is malformed, uses an unsupported opcode or names a refused global.</exception>
+    public static UnpickledData Load(byte[] data, string path, Func<string, string?>? refusal = null)
+    {
+        var reader = new RestrictedUnpickler(data, path, refusal ?? CheckpointProfile.Refusal);
+        var root = reader.Run();
+        return new UnpickledData(root, reader._classes);
+    }
 
     private CheckpointException Error(string reason) => new(_path, $"data.pkl at byte {_pos}: {reason}");
 
@@ -74,7 +86,7 @@ public sealed class RestrictedUnpickler
         while (true)
         {
             if (_pos >= _data.Length) throw Error("pickle ends without a STOP opcode (file truncated?)");
-            int opAt = _pos;
+            int opAt = _opAt = _pos;
             byte op = _data[_pos++];
             switch (op)
             {
@@ -233,8 +245,9 @@ public sealed class RestrictedUnpickler
     private PyGlobal Global(string module, string name)
     {
         var g = new PyGlobal(module, name);
-        if (!IsAllowedGlobal(g.FullName))
-            throw Error($"the pickle names '{g.FullName}', which is not part of a YOLOv7 checkpoint; refusing to load it (nothing was executed)");
+        if (DataCallables.Contains(g.FullName) || StorageTypes.ContainsKey(g.FullName)) return g;
+        if (_refusal(g.FullName) is { } reason) throw Error($"{reason}; refusing to load it (nothing was executed)");
+        _classes.TryAdd(g.FullName, _opAt);
         return g;
     }
 
@@ -251,9 +264,11 @@ public sealed class RestrictedUnpickler
                 return new PySet(args.Count == 0 ? [] : args[0] as List<object?> ?? throw Error("set() of a non-list"));
             case "torch._utils._rebuild_tensor_v2":
                 return RebuildTensor(args);
-            case "torch._utils._rebuild_parameter":
+            case "torch._utils._rebuild_parameter" or "torch._utils._rebuild_parameter_with_state":
                 if (args.Count < 1 || args[0] is not TensorRef tr) throw Error("_rebuild_parameter without a tensor");
                 return tr with { IsParameter = true };
+            case "ultralytics.utils.IterableSimpleNamespace":
+                return new PyInstance(g, args); // its values arrive with BUILD
             case "_codecs.encode":
                 if (args.Count < 1 || args[0] is not string s) throw Error("_codecs.encode without a string");
                 return Encoding.Latin1.GetBytes(s);
@@ -301,7 +316,7 @@ public sealed class RestrictedUnpickler
     private object NewObj(object? cls, object? args)
     {
         if (cls is not PyGlobal g) throw Error($"NEWOBJ on {Describe(cls)}");
-        if (DataCallables.Contains(g.FullName) && g.FullName is not "numpy.ndarray" and not "numpy.dtype")
+        if (DataCallables.Contains(g.FullName) && g.FullName is not "numpy.ndarray" and not "numpy.dtype" and not "ultralytics.utils.IterableSimpleNamespace")
             throw Error($"NEWOBJ on '{g.FullName}' is not supported");
         return new PyInstance(g, (args as PyTuple)?.Items ?? []);
     }

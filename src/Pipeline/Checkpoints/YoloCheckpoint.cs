@@ -1,4 +1,3 @@
-using System.IO.Compression;
 using System.Runtime.InteropServices;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -6,20 +5,21 @@ using static TorchSharp.torch;
 namespace StreamAnalyzer.Pipeline.Checkpoints;
 
 /// <summary>
-/// An official YOLOv7 <c>.pt</c> checkpoint (PyTorch zip format), read without executing anything it names:
-/// the architecture (<c>Model.yaml</c>), class names, strides and the full state dict of the module tree.
-/// Upstream's <c>attempt_load</c> semantics: <c>ema</c> is used when present, else <c>model</c>.
+/// A YOLO checkpoint (PyTorch zip format) of any supported family - YOLOv7, YOLOv5, Ultralytics YOLOv8/YOLO11 -
+/// read without executing anything it names: the family (from the pickled model class and the classes it is made
+/// of), the pickled module tree, the architecture config (<c>yaml</c>), class names, strides and the full state
+/// dict. Upstream's loading semantics: <c>ema</c> is used when present, else <c>model</c>.
 /// </summary>
 public sealed class YoloCheckpoint
 {
-    private const long MaxPickleBytes = 512L << 20;
     private const int MaxModuleDepth = 64;
     private readonly Dictionary<string, byte[]> _storages;
 
-    private YoloCheckpoint(string path, CheckpointModule root, IReadOnlyDictionary<string, object?> yaml,
+    private YoloCheckpoint(string path, CheckpointProfile profile, CheckpointModule root, IReadOnlyDictionary<string, object?> yaml,
         IReadOnlyList<string> names, float[] strides, Dictionary<string, byte[]> storages, string source)
     {
         FilePath = path;
+        Profile = profile;
         Root = root;
         Yaml = yaml;
         Names = names;
@@ -32,16 +32,19 @@ public sealed class YoloCheckpoint
     /// <summary>The file this checkpoint was read from.</summary>
     public string FilePath { get; }
 
-    /// <summary>The pickled <c>models.yolo.Model</c> module tree.</summary>
+    /// <summary>The family the checkpoint belongs to.</summary>
+    public CheckpointProfile Profile { get; }
+
+    /// <summary>The pickled model (<c>models.yolo.Model</c>, <c>ultralytics.nn.tasks.DetectionModel</c>, ...) as a module tree.</summary>
     public CheckpointModule Root { get; }
 
-    /// <summary>The parsed architecture config (<c>nc</c>, <c>anchors</c>, <c>backbone</c>, <c>head</c>, ...).</summary>
+    /// <summary>The parsed architecture config (<c>nc</c>, <c>backbone</c>, <c>head</c>, ...); empty when the file has none.</summary>
     public IReadOnlyDictionary<string, object?> Yaml { get; }
 
-    /// <summary>Class names (<c>Model.names</c>).</summary>
+    /// <summary>Class names (<c>model.names</c>).</summary>
     public IReadOnlyList<string> Names { get; }
 
-    /// <summary>Strides of the detection levels (<c>Model.stride</c>), e.g. 8, 16, 32.</summary>
+    /// <summary>Strides of the detection levels (<c>model.stride</c>), e.g. 8, 16, 32.</summary>
     public float[] Strides { get; }
 
     /// <summary>"ema" or "model": which entry of the checkpoint the network came from.</summary>
@@ -54,44 +57,20 @@ public sealed class YoloCheckpoint
     /// <exception cref="CheckpointException">Anything wrong with the file, named specifically.</exception>
     public static YoloCheckpoint Load(string path)
     {
-        if (!File.Exists(path)) throw new CheckpointException(path, "file not found");
-        ZipArchive zip;
-        try
-        {
-            zip = ZipFile.OpenRead(path);
-        }
-        catch (InvalidDataException e)
-        {
-            throw new CheckpointException(path, DescribeNonZip(path), e);
-        }
-        catch (IOException e)
-        {
-            throw new CheckpointException(path, $"cannot be read: {e.Message}", e);
-        }
+        using var archive = TorchArchive.Open(path);
+        var data = RestrictedUnpickler.Load(archive.ReadPickle(), path);
+        var (model, source) = SelectModel(path, data.Root);
+        var profile = IdentifyFamily(path, model, data.ClassesNamed);
+        var root = Walk(path, model, "", new HashSet<PyInstance>(ReferenceEqualityComparer.Instance));
+        var attrs = model.Dict!;
+        var yaml = ToPlain(path, attrs.Get("yaml"), 0) as Dictionary<string, object?> ?? [];
+        var names = ReadNames(path, attrs.Get("names"), yaml);
 
-        using (zip)
-        {
-            var pkl = zip.Entries.Where(e => e.FullName.EndsWith("data.pkl", StringComparison.Ordinal))
-                .OrderBy(e => e.FullName.Count(c => c == '/')).FirstOrDefault()
-                ?? throw new CheckpointException(path, "zip archive has no data.pkl: not a PyTorch checkpoint");
-            string prefix = pkl.FullName[..^"data.pkl".Length];
-            if (pkl.Length > MaxPickleBytes) throw new CheckpointException(path, $"data.pkl is {pkl.Length} bytes, larger than any checkpoint's");
-            byte[] pickle = ReadEntry(path, pkl, pkl.Length);
-
-            object? top = RestrictedUnpickler.Load(pickle, path);
-            var (model, source) = SelectModel(path, top);
-            var root = Walk(path, model, "", new HashSet<PyInstance>(ReferenceEqualityComparer.Instance));
-            var attrs = model.Dict!;
-            var yaml = ToPlain(path, attrs.Get("yaml"), 0) as Dictionary<string, object?>
-                ?? throw new CheckpointException(path, "the model has no 'yaml' architecture dict");
-            var names = ReadNames(path, attrs.Get("names"), yaml);
-
-            var storages = new Dictionary<string, byte[]>();
-            foreach (var t in root.StateEntries().Select(e => e.Value).Concat(attrs.Get("stride") is TensorRef s ? [s] : []))
-                LoadStorage(path, zip, prefix, t.Storage, storages);
-            var strides = attrs.Get("stride") is TensorRef sr ? ReadFloats(sr, storages) : [];
-            return new YoloCheckpoint(path, root, yaml, names, strides, storages, source);
-        }
+        var storages = new Dictionary<string, byte[]>();
+        foreach (var t in root.StateEntries().Select(e => e.Value).Concat(attrs.Get("stride") is TensorRef s ? [s] : []))
+            if (!storages.ContainsKey(t.Storage.Key)) storages[t.Storage.Key] = archive.ReadStorage(t.Storage);
+        var strides = attrs.Get("stride") is TensorRef sr ? ReadFloats(sr, storages) : [];
+        return new YoloCheckpoint(path, profile, root, yaml, names, strides, storages, source);
     }
 
     /// <summary>Creates a float32 (or int64 for integer storages) CPU tensor for <paramref name="t"/>. The caller owns it.</summary>
@@ -145,72 +124,41 @@ public sealed class YoloCheckpoint
         return result;
     }
 
-    private static string DescribeNonZip(string path)
-    {
-        var head = new byte[2];
-        using (var f = File.OpenRead(path)) _ = f.Read(head, 0, 2);
-        if (head[0] == 0x80 && head[1] <= 5)
-            return "legacy (pre-1.6, non-zip) PyTorch serialization is not supported; re-save it with torch.save in PyTorch >= 1.6";
-        if (head[0] == 'P' && head[1] == 'K')
-            return "zip archive is damaged or truncated (its central directory cannot be read)";
-        return "not a PyTorch checkpoint: the file is not a zip archive";
-    }
-
-    private static byte[] ReadEntry(string path, ZipArchiveEntry entry, long expected)
-    {
-        try
-        {
-            using var s = entry.Open();
-            var buffer = new byte[expected];
-            int read = 0;
-            while (read < buffer.Length)
-            {
-                int n = s.Read(buffer, read, buffer.Length - read);
-                if (n == 0) break;
-                read += n;
-            }
-            if (read < expected) throw new CheckpointException(path, $"'{entry.FullName}' is truncated: {read} of {expected} bytes");
-            return buffer;
-        }
-        catch (InvalidDataException e)
-        {
-            throw new CheckpointException(path, $"'{entry.FullName}' is damaged: {e.Message}", e);
-        }
-        catch (IOException e)
-        {
-            throw new CheckpointException(path, $"'{entry.FullName}' cannot be read (file truncated?): {e.Message}", e);
-        }
-    }
-
-    private static void LoadStorage(string path, ZipArchive zip, string prefix, StorageRef s, Dictionary<string, byte[]> storages)
-    {
-        if (storages.ContainsKey(s.Key)) return;
-        var name = $"{prefix}data/{s.Key}";
-        var entry = zip.GetEntry(name) ?? throw new CheckpointException(path, $"storage '{name}' is missing from the archive");
-        long needed = s.Numel * s.ElementSize;
-        // Sizes are checked against the archive before anything is allocated.
-        if (entry.Length < needed)
-            throw new CheckpointException(path, $"storage '{name}' holds {entry.Length} bytes but its tensor needs {needed} ({s.Numel} x {s.DType})");
-        storages[s.Key] = ReadEntry(path, entry, needed);
-    }
+    private static bool IsModelClass(PyGlobal type) => CheckpointProfile.All.Any(p => p.ModelClasses.Contains(type.FullName));
 
     private static (PyInstance Model, string Source) SelectModel(string path, object? top)
     {
-        if (top is PyInstance direct && direct.Type.FullName == "models.yolo.Model") return (direct, "model");
+        if (top is PyInstance { Dict: not null } direct && IsModelClass(direct.Type)) return (direct, "model");
         if (top is not PyDict dict) throw new CheckpointException(path, "data.pkl does not hold a checkpoint dict");
         foreach (var key in new[] { "ema", "model" })
         {
             switch (dict.Get(key))
             {
                 case null: continue;
-                case PyInstance { Type.FullName: "models.yolo.Model", Dict: not null } m: return (m, key);
+                case PyInstance { Dict: not null } m when IsModelClass(m.Type): return (m, key);
                 case PyInstance other:
-                    throw new CheckpointException(path, $"'{key}' is a '{other.Type.FullName}', not a YOLOv7 models.yolo.Model");
+                    throw new CheckpointException(path, $"'{key}' is a '{other.Type.FullName}', not a detection model of a supported family " +
+                        $"({string.Join(", ", CheckpointProfile.All.SelectMany(p => p.ModelClasses).Distinct())})");
                 default:
                     throw new CheckpointException(path, $"'{key}' is not a model object (a bare state_dict needs its architecture; use the full checkpoint)");
             }
         }
         throw new CheckpointException(path, "the checkpoint has neither 'ema' nor 'model'");
+    }
+
+    private static CheckpointProfile IdentifyFamily(string path, PyInstance model, IReadOnlyDictionary<string, long> classesNamed)
+    {
+        var profile = CheckpointProfile.Match(model.Type.FullName, classesNamed.Keys.ToArray());
+        if (profile is not null) return profile;
+        // No single family accounts for every class: name the first class that the closest family does not know.
+        var (family, foreign) = CheckpointProfile.All.Where(p => p.ModelClasses.Contains(model.Type.FullName))
+            .Select(p => (p, classesNamed.Where(c => !CheckpointProfile.TorchClasses.Contains(c.Key)
+                && !p.ModelClasses.Contains(c.Key) && !p.ModuleClasses.Contains(c.Key)).OrderBy(c => c.Value).ToArray()))
+            .OrderBy(m => m.Item2.Length).First();
+        throw new CheckpointException(path, foreign.Length == 0
+            ? $"'{model.Type.FullName}' is made of classes of no single supported family"
+            : $"data.pkl at byte {foreign[0].Value}: '{foreign[0].Key}' is not a class of a {family.DisplayName} checkpoint " +
+              $"(model class '{model.Type.FullName}'); refusing a pickle that mixes families");
     }
 
     private static CheckpointModule Walk(string path, PyInstance module, string modulePath, HashSet<PyInstance> onPath)

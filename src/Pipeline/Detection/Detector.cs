@@ -24,8 +24,10 @@ public sealed class Detector : IDisposable
         Device = options.Device ?? CPU;
         if (options.Half && Device.type != DeviceType.CUDA)
             throw new UserInputException("--half needs a CUDA device (float16 convolutions are not supported on the CPU)");
-        Options = options with { Nms = options.Nms ?? new NmsOptions() };
-        LetterboxSettings = LetterboxOptions.Square(options.ImageSize, model.MaxStride, options.AutoPad, options.ScaleUp);
+        // What the flags leave open follows the family's own predict (e.g. IoU 0.7 for Ultralytics, 0.45 for YOLOv5/v7).
+        Options = options with { Nms = (options.Nms ?? new NmsOptions()).WithDefaults(model.Family.Defaults) };
+        LetterboxSettings = LetterboxOptions.Square(options.ImageSize, model.MaxStride, options.AutoPad, options.ScaleUp,
+            model.Family.Defaults.RoundedPadding);
         model.to(Device);
         if (options.Half) model.half();
     }
@@ -100,7 +102,7 @@ public sealed class Detector : IDisposable
         double forward = clock.Elapsed.TotalMilliseconds;
 
         clock.Restart();
-        var kept = NonMaxSuppression.Run(pred, Options.Nms!);
+        var kept = NonMaxSuppression.Run(pred, Model.Layout, Options.Nms!);
         var detections = new Detection[frames.Length][];
         for (int i = 0; i < frames.Length; i++)
         {

@@ -22,7 +22,7 @@ public static class Letterbox
         dh /= 2;
         int top = (int)Math.Round(dh - 0.1, MidpointRounding.ToEven), bottom = (int)Math.Round(dh + 0.1, MidpointRounding.ToEven);
         int left = (int)Math.Round(dw - 0.1, MidpointRounding.ToEven), right = (int)Math.Round(dw + 0.1, MidpointRounding.ToEven);
-        return new LetterboxGeometry(width, height, newW + left + right, newH + top + bottom, r, left, top, newW, newH);
+        return new LetterboxGeometry(width, height, newW + left + right, newH + top + bottom, r, left, top, newW, newH, o.RoundedPadding);
     }
 
     /// <summary>Returns a new BGR image of the planned input size (the caller owns it) and its geometry.</summary>

@@ -62,11 +62,11 @@ public sealed class CamExplainer(YoloModel model, CamMethod method, CamTarget ta
             var targets = Layers.For(model, level);
             Tensor Activation(ExplainTarget t) => t.Submodule is null ? output.Activations[t.Layer] : output.Submodules[t.Name];
             // One backward per detection, for all its targets that reach its level; the others have zero gradient.
-            var reaching = Method.NeedsGradients ? targets.Where(t => model.LevelsFedBy(t.Layer).Contains(level)).ToArray() : [];
+            var reaching = Method.NeedsGradients ? targets.Where(t => model.LevelsFedBy(t.Layer, t.Submodule).Contains(level)).ToArray() : [];
             var gradients = new Dictionary<ExplainTarget, Tensor>();
             if (reaching.Length > 0)
             {
-                var score = Target.Score(output.Logits[batchIndex, d.Row], d.ClassId);
+                var score = Target.Score(output.Logits[batchIndex, d.Row], d.ClassId, model.Layout);
                 var inputs = reaching.Select(Activation).ToArray();
                 // libtorch aborts the process on a graph error inside grad(): check what it would check.
                 if (!score.requires_grad || inputs.Any(t => !t.requires_grad))
@@ -79,6 +79,8 @@ public sealed class CamExplainer(YoloModel model, CamMethod method, CamTarget ta
             foreach (var t in targets)
             {
                 var activations = Activation(t)[batchIndex].detach();
+                if (activations.dim() != 3)
+                    throw new Runtime.UserInputException($"--layers {t.Name}: its output is not a feature map (shape {string.Join("x", activations.shape)}); choose a convolutional layer or submodule");
                 Tensor? raw = !Method.NeedsGradients ? Method.Map(activations, null)
                     : gradients.TryGetValue(t, out var g) ? Method.Map(activations, g)
                     : null; // the target does not reach the detection's level: a constant (zero) map

@@ -53,10 +53,13 @@ public sealed class LayerSelection
         {
             var head = part.Split('_', '.')[0];
             string rest = part[head.Length..].TrimStart('_', '.');
-            if (!int.TryParse(head, out int index) || index < 0 || index >= model.Layers.Count - 1)
-                throw new UserInputException($"--layers '{part}': not a layer index between 0 and {model.Layers.Count - 2}, auto or neck (see `stream-analyzer info`)");
-            if (model.Layers[index].Stride == 0)
-                throw new UserInputException($"--layers '{part}': layer {index} has no spatial output");
+            if (!int.TryParse(head, out int index) || index < 0 || index > model.HeadIndex)
+                throw new UserInputException($"--layers '{part}': not a layer index between 0 and {model.HeadIndex}, auto or neck (see `stream-analyzer info`)");
+            bool isHead = index == model.HeadIndex;
+            if (model.Layers[index].Stride == 0 && !(isHead && rest.Length > 0 && rest != "act"))
+                throw new UserInputException(isHead
+                    ? $"--layers '{part}': layer {index} is the detect head; name one of its per-level submodules, e.g. {index}.{model.SubmodulePaths(index).FirstOrDefault(p => model.Head.LevelOfSubmodule(p) is not null) ?? "..."}"
+                    : $"--layers '{part}': layer {index} has no spatial output");
             if (rest.Length == 0 || rest == "act")
             {
                 layers.Add(new ExplainTarget(index));
@@ -66,6 +69,8 @@ public sealed class LayerSelection
             if (!paths.Contains(rest))
                 throw new UserInputException($"--layers '{part}': layer {index} ({model.Layers[index].Module}) has no submodule '{rest}'" +
                     (paths.Count > 0 ? $"; it has {string.Join(", ", paths)}" : "") + (model.IsFused ? " (fused; --no-fuse keeps BatchNorm and RepConv branches)" : ""));
+            if (isHead && model.Head.LevelOfSubmodule(rest) is null)
+                throw new UserInputException($"--layers '{part}': '{rest}' is not a per-level part of the detect head (its output is not a feature map of one level)");
             layers.Add(new ExplainTarget(index, rest));
         }
         return new LayerSelection("list", layers.Distinct().ToArray());

@@ -7,34 +7,43 @@ using static TorchSharp.torch;
 namespace StreamAnalyzer.Pipeline.Model;
 
 /// <summary>
-/// A YOLOv7-family network (P5 and P6, deploy and training architectures) built from an official checkpoint and
-/// numerically equivalent to upstream's <c>attempt_load</c> + <c>fuse()</c> in eval mode.
+/// A YOLO detection network of any supported family - YOLOv7 (P5 and P6, deploy and training architectures), YOLOv5,
+/// Ultralytics YOLOv8/YOLO11/YOLOv5u - built from a checkpoint as users have it and numerically equivalent to the
+/// family's own loading (<c>attempt_load</c> + <c>fuse()</c>, eval mode). Everything family-specific about its output
+/// is described by <see cref="Layout"/>.
 /// </summary>
 public sealed class YoloModel : nn.Module<Tensor, Tensor>
 {
     private readonly ModuleList<nn.Module> model;
-    private readonly DetectHead _head;
+    private readonly DetectionHead _head;
     private readonly int[] _lastUse;
 
-    private YoloModel(YoloNetworkBuilder.Built built, IReadOnlyList<string> names) : base(nameof(YoloModel))
+    private YoloModel(NetworkBlueprint built, IReadOnlyList<string> names, ModelFamily family) : base(nameof(YoloModel))
     {
         model = nn.ModuleList(built.Layers.ToArray());
         _head = built.Head;
         Names = names;
+        Family = family;
         HeadInputs = built.HeadFrom;
-        var rows = built.Rows;
-        _lastUse = new int[rows.Count];
-        for (int i = 0; i < rows.Count; i++)
+        int count = built.Layers.Count;
+        _lastUse = new int[count];
+        for (int i = 0; i < count; i++)
         {
             _lastUse[i] = i;
-            foreach (var f in rows[i].From) if (f >= 0) _lastUse[f] = Math.Max(_lastUse[f], i);
+            foreach (var f in built.From[i]) if (f >= 0) _lastUse[f] = Math.Max(_lastUse[f], i);
         }
-        Layers = rows.Select((r, i) => new LayerInfo(i, r.From, r.Module, r.OutChannels, 0, null)).ToArray();
+        Layers = Enumerable.Range(0, count).Select(i => new LayerInfo(i, built.From[i], built.Modules[i], 0, 0, null)).ToArray();
         RegisterComponents();
     }
 
     /// <summary>Class names from the checkpoint.</summary>
     public IReadOnlyList<string> Names { get; }
+
+    /// <summary>The family the network belongs to (its checkpoint format and predict defaults).</summary>
+    public ModelFamily Family { get; }
+
+    /// <summary>How the head lays out its predictions.</summary>
+    public PredictionLayout Layout => _head.Layout;
 
     /// <summary>The layers, in order, with their measured strides and the head inputs marked.</summary>
     public IReadOnlyList<LayerInfo> Layers { get; private set; }
@@ -43,7 +52,7 @@ public sealed class YoloModel : nn.Module<Tensor, Tensor>
     public IReadOnlyList<int> HeadInputs { get; }
 
     /// <summary>The detect head.</summary>
-    public DetectHead Head => _head;
+    public DetectionHead Head => _head;
 
     /// <summary>Strides of the detection levels.</summary>
     public IReadOnlyList<float> Strides => _head.Strides;
@@ -58,31 +67,35 @@ public sealed class YoloModel : nn.Module<Tensor, Tensor>
     /// The detection level (0 = P3) of a prediction row for an input of <paramref name="height"/> x <paramref name="width"/>
     /// (rows are ordered level, anchor, grid row, grid column).
     /// </summary>
-    public int LevelOfRow(int row, int height, int width)
-    {
-        long start = 0;
-        for (int level = 0; level < _head.NumLevels; level++)
-        {
-            int s = (int)_head.Strides[level];
-            start += (long)_head.NumAnchors * (height / s) * (width / s);
-            if (row < start) return level;
-        }
-        throw new ArgumentOutOfRangeException(nameof(row), $"row {row} is beyond the prediction for {height}x{width}");
-    }
+    public int LevelOfRow(int row, int height, int width) => Layout.Locate(row, height, width).Level;
 
-    /// <summary>The detection levels that the output of <paramref name="layer"/> influences.</summary>
-    public IReadOnlySet<int> LevelsFedBy(int layer)
+    /// <summary>Index of the head layer (the last one).</summary>
+    public int HeadIndex => Layers.Count - 1;
+
+    /// <summary>
+    /// The detection levels that the output of <paramref name="layer"/> (or of its submodule <paramref name="submodule"/>)
+    /// influences. A submodule of the head serves its own level only.
+    /// </summary>
+    public IReadOnlySet<int> LevelsFedBy(int layer, string? submodule = null)
     {
+        if (layer == HeadIndex)
+            return submodule is not null && _head.LevelOfSubmodule(submodule) is int level ? new HashSet<int> { level } : Enumerable.Range(0, _head.NumLevels).ToHashSet();
         var reach = new bool[Layers.Count];
         reach[layer] = true;
         for (int i = layer + 1; i < Layers.Count; i++) reach[i] = Layers[i].From.Any(f => f >= 0 && reach[f]);
         return HeadInputs.Select((l, level) => (l, level)).Where(p => reach[p.l]).Select(p => p.level).ToHashSet();
     }
 
+    /// <summary>
+    /// A prediction from <see cref="forward"/> (B, N, columns) in the shape the family's upstream returns it:
+    /// unchanged for YOLOv5/YOLOv7, (B, columns, N) for Ultralytics. A new tensor or <paramref name="pred"/> itself.
+    /// </summary>
+    public Tensor ToUpstreamLayout(Tensor pred) => Layout.UpstreamChannelsFirst ? pred.transpose(1, 2).contiguous() : pred;
+
     /// <summary>True once <see cref="Fuse"/> has run.</summary>
     public bool IsFused { get; private set; }
 
-    /// <summary>Reads <paramref name="path"/>, builds the network, binds its weights and (by default) fuses it.</summary>
+    /// <summary>Reads <paramref name="path"/>, recognises its family, builds the network, binds its weights and (by default) fuses it.</summary>
     /// <exception cref="CheckpointException">The file cannot be read or does not match its architecture.</exception>
     public static YoloModel Load(string path, bool fuse = true) => FromCheckpoint(YoloCheckpoint.Load(path), fuse);
 
@@ -91,7 +104,8 @@ public sealed class YoloModel : nn.Module<Tensor, Tensor>
     {
         try
         {
-            return Create(checkpoint.Yaml, checkpoint.Root, checkpoint.Names, checkpoint.Strides, fuse,
+            var family = ModelFamily.Of(checkpoint.Profile);
+            return Create(family.Build(checkpoint), checkpoint.Names, family, checkpoint.Strides, fuse,
                 net => StateBinder.Bind(net, checkpoint));
         }
         catch (ArchitectureException e)
@@ -108,13 +122,14 @@ public sealed class YoloModel : nn.Module<Tensor, Tensor>
     public static YoloModel FromArchitecture(IReadOnlyDictionary<string, object?> yaml)
     {
         long nc = yaml.GetValueOrDefault("nc") as long? ?? throw new ArchitectureException("the architecture has no 'nc'");
-        return Create(yaml, null, Enumerable.Range(0, (int)nc).Select(i => i.ToString()).ToArray(), [], fuse: false, bind: null);
+        return Create(YoloNetworkBuilder.Build(yaml, null), Enumerable.Range(0, (int)nc).Select(i => i.ToString()).ToArray(),
+            ModelFamily.Yolov7, [], fuse: false, bind: null);
     }
 
-    private static YoloModel Create(IReadOnlyDictionary<string, object?> yaml, CheckpointModule? root, IReadOnlyList<string> names,
+    private static YoloModel Create(NetworkBlueprint blueprint, IReadOnlyList<string> names, ModelFamily family,
         float[] strides, bool fuse, Action<YoloModel>? bind)
     {
-        var net = new YoloModel(YoloNetworkBuilder.Build(yaml, root), names);
+        var net = new YoloModel(blueprint, names, family);
         try
         {
             // Inference only: explanations take gradients with respect to activations, never parameters.
@@ -190,7 +205,7 @@ public sealed class YoloModel : nn.Module<Tensor, Tensor>
             Tensor y;
             switch (model[i])
             {
-                case DetectHead head:
+                case DetectionHead head:
                     (pred, logits) = head.ForwardHead(inputs);
                     y = pred;
                     break;
@@ -249,6 +264,7 @@ public sealed class YoloModel : nn.Module<Tensor, Tensor>
         // Like upstream's Model.__init__, a 256x256 forward measures each layer's stride.
         const int probe = 256;
         var strides = new int[Layers.Count];
+        var channels = new long[Layers.Count];
         var headLevel = HeadInputs.Select((layer, level) => (layer, level)).ToDictionary(p => p.layer, p => p.level);
         using (no_grad())
         using (NewDisposeScope())
@@ -260,10 +276,13 @@ public sealed class YoloModel : nn.Module<Tensor, Tensor>
             var all = Enumerable.Range(0, Layers.Count - 1).ToArray();
             var output = Run(zeros(1, 3, probe, probe), all);
             foreach (var (i, t) in output.Activations)
+            {
                 strides[i] = t.dim() == 4 ? (int)(probe / t.shape[2]) : 0;
+                channels[i] = t.dim() == 4 ? t.shape[1] : 0;
+            }
             if (checkpointStrides.Length != _head.NumLevels)
                 _head.SetStrides(HeadInputs.Select(l => (float)strides[l]).ToArray());
         }
-        Layers = Layers.Select(l => l with { Stride = strides[l.Index], FeedsHead = headLevel.TryGetValue(l.Index, out var lv) ? lv : null }).ToArray();
+        Layers = Layers.Select(l => l with { Stride = strides[l.Index], OutChannels = channels[l.Index], FeedsHead = headLevel.TryGetValue(l.Index, out var lv) ? lv : null }).ToArray();
     }
 }

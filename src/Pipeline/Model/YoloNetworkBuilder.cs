@@ -19,9 +19,7 @@ internal static partial class YoloNetworkBuilder
     [GeneratedRegex(@"^nn\.(\w+)\((.*)\)$")]
     private static partial Regex ModuleCall();
 
-    public sealed record Built(List<nn.Module> Layers, List<(int[] From, string Module, long OutChannels)> Rows, DetectHead Head, int[] HeadFrom);
-
-    public static Built Build(IReadOnlyDictionary<string, object?> yaml, CheckpointModule? root)
+    public static NetworkBlueprint Build(IReadOnlyDictionary<string, object?> yaml, CheckpointModule? root)
     {
         long nc = AsLong(yaml.GetValueOrDefault("nc"), "nc");
         double gd = AsDouble(yaml.GetValueOrDefault("depth_multiple"), "depth_multiple");
@@ -34,8 +32,8 @@ internal static partial class YoloNetworkBuilder
         var rows = Rows(yaml, "backbone").Concat(Rows(yaml, "head")).ToList();
         var ch = new List<long> { inputChannels };
         var layers = new List<nn.Module>();
-        var infos = new List<(int[] From, string Module, long OutChannels)>();
-        DetectHead? head = null;
+        var infos = new List<(int[] From, string Module)>();
+        AnchorDetectHead? head = null;
         int[] headFrom = [];
 
         for (int i = 0; i < rows.Count; i++)
@@ -109,10 +107,9 @@ internal static partial class YoloNetworkBuilder
                 case "nn.Upsample":
                 {
                     c2 = Ch(from[0]);
-                    double scale = node?.Double("scale_factor") ?? (args.ElementAtOrDefault(1) is long s ? s : args.ElementAtOrDefault(1) as double? ?? 2);
-                    string mode = node?.Attribute("mode") as string ?? args.ElementAtOrDefault(2) as string ?? "nearest";
-                    if (mode != "nearest") throw new ArchitectureException($"{where}: nn.Upsample mode '{mode}' is not supported");
-                    make = _ => nn.Upsample(scale_factor: [scale, scale], mode: UpsampleMode.Nearest);
+                    double scale = args.ElementAtOrDefault(1) is long s ? s : args.ElementAtOrDefault(1) as double? ?? 2;
+                    string mode = args.ElementAtOrDefault(2) as string ?? "nearest";
+                    make = _ => ModuleHints.Upsample(node, where, scale, mode);
                     break;
                 }
                 case "Detect" or "IDetect" or "IAuxDetect":
@@ -127,7 +124,7 @@ internal static partial class YoloNetworkBuilder
                         _ => throw new ArchitectureException($"{where}: {module} has no anchors"),
                     };
                     long ncHead = ArgLong(args, 0, nc);
-                    make = _ => head = DetectHead.Create(module, node, ncHead, anchorRows, chIn, where);
+                    make = _ => head = AnchorDetectHead.Create(module, node, ncHead, anchorRows, chIn, where);
                     headFrom = from.Select(Abs).ToArray();
                     if (module == "IAuxDetect") headFrom = headFrom[..anchorRows.Count];
                     break;
@@ -140,14 +137,14 @@ internal static partial class YoloNetworkBuilder
                 ? nn.Sequential(Enumerable.Range(0, (int)n).Select(j => (nn.Module<Tensor, Tensor>)make(j)).ToArray())
                 : make(0);
             layers.Add(layer);
-            infos.Add((from.Select(Abs).ToArray(), module, c2));
+            infos.Add((from.Select(Abs).ToArray(), module));
             if (i == 0) ch.Clear();
             ch.Add(c2);
         }
 
         if (head is null || !ReferenceEquals(layers[^1], head))
             throw new ArchitectureException("the last layer of the architecture is not a Detect, IDetect or IAuxDetect head");
-        return new Built(layers, infos, head, headFrom);
+        return new NetworkBlueprint(layers, infos.Select(r => r.From).ToArray(), infos.Select(r => r.Module).ToArray(), head, headFrom);
     }
 
     private static IEnumerable<object?> Rows(IReadOnlyDictionary<string, object?> yaml, string key) =>

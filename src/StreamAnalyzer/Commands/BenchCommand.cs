@@ -38,7 +38,7 @@ internal static class BenchCommand
         return command;
     }
 
-    private static int Execute(string weights, string source, int imgSize, float conf, string methodName, string layerText, int topK,
+    private static int Execute(string weights, string source, int imgSize, float? conf, string methodName, string layerText, int topK,
         int runs, int threads, string? deviceName)
     {
         if (threads > 0) TorchSharp.torch.set_num_threads(threads);
@@ -58,7 +58,7 @@ internal static class BenchCommand
         Console.WriteLine($"detect + explain top {k,-2}     {Ms(explained.Total)}  (forward with graph {Ms(explained.Forward)}, explain {Ms(explained.Explain)})");
         Console.WriteLine($"explanation cost            {Ms(explained.Total - plain.Total)} = {(explained.Total - plain.Total) / plain.Total:P0} of detection " +
             $"({methodName} at {explainer.Layers}, {k} detection(s))");
-        if (k < topK) Console.WriteLine($"note: only {k} detection(s) above --conf-thres {conf.ToString(CultureInfo.InvariantCulture)}");
+        if (k < topK) Console.WriteLine($"note: only {k} detection(s) above --conf-thres {detector.Options.Nms!.ConfThreshold!.Value.ToString(CultureInfo.InvariantCulture)}");
         return 0;
     }
 

@@ -2,12 +2,12 @@ using System.CommandLine;
 
 namespace StreamAnalyzer.Cli.Commands;
 
-/// <summary>Options shared by several commands, named as in yolov7's detect.py.</summary>
+/// <summary>Options shared by several commands, named as in the upstream detect.py scripts.</summary>
 internal static class CommonOptions
 {
     public static Option<FileInfo> Weights() => new("--weights", "-w")
     {
-        Description = "YOLOv7 checkpoint (.pt), as released upstream or written by its training code",
+        Description = "checkpoint (.pt) of YOLOv7, YOLOv5 or Ultralytics YOLOv8/YOLO11/YOLOv5u, as released upstream or written by its training code",
         Required = true,
     };
 
@@ -23,16 +23,21 @@ internal static class CommonOptions
         DefaultValueFactory = _ => 640,
     };
 
-    public static Option<float> ConfThreshold(float fallback) => new("--conf-thres")
+    /// <summary>The confidence threshold; without <paramref name="fallback"/>, the model family's default applies when the flag is absent.</summary>
+    public static Option<float?> ConfThreshold(float? fallback = null) => new("--conf-thres", "--conf")
     {
-        Description = "object confidence threshold",
+        Description = "object confidence threshold, 0-1 (default: " + (fallback?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "the model family's: 0.25") + ")",
         DefaultValueFactory = _ => fallback,
     };
 
-    public static Option<float> IouThreshold() => new("--iou-thres")
+    public static Option<float?> IouThreshold() => new("--iou-thres", "--iou")
     {
-        Description = "IoU threshold for NMS",
-        DefaultValueFactory = _ => 0.45f,
+        Description = "IoU threshold for NMS, 0-1 (default: the model family's: 0.45 YOLOv5/YOLOv7, 0.7 Ultralytics)",
+    };
+
+    public static Option<int?> MaxDetections() => new("--max-det")
+    {
+        Description = "most detections kept per image (default: the model family's: 300 YOLOv7/Ultralytics, 1000 YOLOv5)",
     };
 
     public static Option<int[]> Classes() => new("--classes")

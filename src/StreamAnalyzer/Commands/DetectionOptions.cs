@@ -5,14 +5,16 @@ using StreamAnalyzer.Pipeline.Runtime;
 namespace StreamAnalyzer.Cli.Commands;
 
 /// <summary>
-/// The detection flags `detect` and `run` share (<c>--img-size --conf-thres --iou-thres --classes --agnostic-nms
-/// --device --half</c>), and the <see cref="DetectorOptions"/> they make.
+/// The detection flags `detect` and `run` share (<c>--img-size --conf-thres --iou-thres --max-det --classes
+/// --agnostic-nms --device --half</c>), and the <see cref="DetectorOptions"/> they make. Thresholds not given stay
+/// open and take the model family's defaults.
 /// </summary>
 internal sealed class DetectionOptions
 {
     private readonly Option<int> _imgSize = CommonOptions.ImageSize();
-    private readonly Option<float> _conf = CommonOptions.ConfThreshold(0.25f);
-    private readonly Option<float> _iou = CommonOptions.IouThreshold();
+    private readonly Option<float?> _conf = CommonOptions.ConfThreshold();
+    private readonly Option<float?> _iou = CommonOptions.IouThreshold();
+    private readonly Option<int?> _maxDet = CommonOptions.MaxDetections();
     private readonly Option<int[]> _classes = CommonOptions.Classes();
     private readonly Option<bool> _agnostic = CommonOptions.AgnosticNms();
     private readonly Option<string> _device = CommonOptions.Device();
@@ -21,14 +23,15 @@ internal sealed class DetectionOptions
     /// <summary>Adds the flags to <paramref name="command"/> at <paramref name="index"/> (help lists them there).</summary>
     public void AddTo(Command command, int index)
     {
-        Option[] all = [_imgSize, _conf, _iou, _classes, _agnostic, _device, _half];
+        Option[] all = [_imgSize, _conf, _iou, _maxDet, _classes, _agnostic, _device, _half];
         for (int i = 0; i < all.Length; i++) command.Options.Insert(index + i, all[i]);
     }
 
     /// <summary>The detector settings the flags give.</summary>
     public DetectorOptions Read(ParseResult p) => new(
         p.GetValue(_imgSize),
-        new NmsOptions(p.GetValue(_conf), p.GetValue(_iou), CommonOptions.ClassSet(p.GetValue(_classes)), p.GetValue(_agnostic)),
+        new NmsOptions(p.GetValue(_conf), p.GetValue(_iou), CommonOptions.ClassSet(p.GetValue(_classes)), p.GetValue(_agnostic),
+            MaxDetections: p.GetValue(_maxDet)),
         ComputeDevice.Resolve(p.GetValue(_device)),
         p.GetValue(_half));
 }

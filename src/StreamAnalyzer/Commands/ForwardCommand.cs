@@ -14,10 +14,10 @@ internal static class ForwardCommand
     {
         var weights = CommonOptions.Weights();
         var input = new Option<FileInfo>("--input", "-i") { Description = "input tensor (.npy, float32, shape (B, 3, H, W), RGB in [0, 1])", Required = true };
-        var output = new Option<FileInfo>("--output", "-o") { Description = "where to write the raw prediction (.npy float32, (B, N, 5 + classes))", Required = true };
+        var output = new Option<FileInfo>("--output", "-o") { Description = "where to write the raw prediction (.npy float32): (B, N, 5 + classes) for YOLOv5/YOLOv7, (B, 4 + classes, N) for Ultralytics", Required = true };
         var noFuse = CommonOptions.NoFuse();
         var device = CommonOptions.Device();
-        var command = new Command("forward", "Run the raw model on a NumPy tensor and write upstream's inference output `pred`")
+        var command = new Command("forward", "Run the raw model on a NumPy tensor and write the family's upstream inference output, as it is")
         {
             weights, input, output, noFuse, device,
         };
@@ -40,7 +40,7 @@ internal static class ForwardCommand
 
         using var scope = NewDisposeScope();
         using var mode = inference_mode();
-        var pred = model.forward(tensor(array.Data, array.Shape).to(device)).cpu();
+        var pred = model.ToUpstreamLayout(model.forward(tensor(array.Data, array.Shape).to(device))).cpu();
         if (outputFile.Directory is { Exists: false } dir) dir.Create();
         NpyArray.Write(outputFile.FullName, pred.data<float>().ToArray(), pred.shape);
         Console.WriteLine($"wrote {outputFile.FullName}: ({string.Join(", ", pred.shape)})");

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Globalization;
 using Spectre.Console;
 using StreamAnalyzer.Pipeline.Checkpoints;
 using StreamAnalyzer.Pipeline.Model;
@@ -11,7 +12,7 @@ internal static class InfoCommand
     public static Command Create()
     {
         var weights = CommonOptions.Weights();
-        var command = new Command("info", "Show a checkpoint's classes, size, strides and layers (marking the layers that feed the detect head)")
+        var command = new Command("info", "Show a checkpoint's family, classes, size, strides, detection defaults and layers (marking the layers that feed the detect head)")
         {
             weights,
         };
@@ -28,8 +29,17 @@ internal static class InfoCommand
         long fused = model.parameters().Sum(p => p.numel());
 
         var console = AnsiConsole.Console;
+        var layout = model.Layout;
+        var defaults = model.Family.Defaults;
         Console.WriteLine($"checkpoint   {weights.FullName}  (network from '{checkpoint.ModelSource}')");
-        Console.WriteLine($"head         {model.Head.Kind}, {model.Head.NumLevels} levels, {model.Head.NumAnchors} anchors per cell");
+        Console.WriteLine($"family       {model.Family.DisplayName}  (model class {checkpoint.Root.Type.FullName})");
+        Console.WriteLine($"head         {model.Head.Kind}, {model.Head.NumLevels} levels, " + (layout.Encoding == BoxEncoding.AnchorOffsets
+            ? $"{layout.AnchorsPerCell} anchors per cell, boxes from anchor offsets, with objectness"
+            : "anchor-free, boxes from side distributions (DFL), no objectness"));
+        Console.WriteLine($"output       {(layout.UpstreamChannelsFirst ? $"(B, {layout.Columns}, N)" : $"(B, N, {layout.Columns})")}: " +
+            $"box xywh, {(layout.HasObjectness ? "objectness, " : "")}{layout.NumClasses} class scores");
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"defaults     conf {defaults.ConfThreshold}, iou {defaults.IouThreshold}, max-det {defaults.MaxDetections} ({defaults.Source}; flags override them)"));
         Console.WriteLine($"classes      {model.NumClasses}: {string.Join(", ", model.Names)}");
         Console.WriteLine($"parameters   {parameters:N0} ({fused:N0} after fusing)");
         Console.WriteLine($"strides      {string.Join(", ", model.Strides)} (input sides must be multiples of {model.MaxStride})");

@@ -175,4 +175,85 @@ public class CheckpointReaderFailureTests
     {
         Assert.Contains("file not found", LoadFails("/nonexistent/yolov7.pt").Message);
     }
+
+    /// <summary>A copy of a fixture whose pickle names <paramref name="replacement"/> where it named <paramref name="original"/> (GLOBAL opcodes).</summary>
+    private static string WithGlobal(TempDirectory dir, string folder, string file, string original, string replacement)
+    {
+        var path = dir.File("hostile-" + file);
+        CheckpointSurgery.Rewrite(Fixtures.Require(folder, file), path, (name, data) => name.EndsWith("data.pkl")
+            ? CheckpointSurgery.ReplaceFirst(data, Encoding.ASCII.GetBytes("c" + original.Replace(' ', '\n') + "\n"),
+                Encoding.ASCII.GetBytes("c" + replacement.Replace(' ', '\n') + "\n"))
+            : data);
+        return path;
+    }
+
+    [SkippableTheory]
+    [InlineData("ultralytics", "yolov8n-random.pt", "torch.nn.modules.activation SiLU", "posix system")]
+    [InlineData("ultralytics", "yolo11n-random.pt", "ultralytics.nn.modules.block Attention", "builtins exec")]
+    [InlineData("ultralytics", "yolov8n-random.pt", "ultralytics.nn.tasks DetectionModel", "ultralytics.nn.tasks yaml_model_load")]
+    [InlineData("ultralytics", "yolov8n-random.pt", "ultralytics.nn.modules.block C2f", "ultralytics.utils.checks check_requirements")]
+    [InlineData("yolov5", "yolov5n-random.pt", "models.common C3", "os system")]
+    [InlineData("yolov5", "yolov5n6-random.pt", "models.yolo Detect", "models.yolo parse_model")]
+    [InlineData("yolov5", "yolov5n-random.pt", "models.common SPPF", "subprocess Popen")]
+    public void FamilyCheckpointsNamingACallableAreRefusedWithFileOffsetAndName(string folder, string file, string original, string hostile)
+    {
+        using var dir = new TempDirectory();
+        var path = WithGlobal(dir, folder, file, original, hostile);
+        var e = LoadFails(path);
+        Assert.Equal(path, e.FilePath);
+        Assert.Contains($"'{hostile.Replace(' ', '.')}'", e.Message);
+        Assert.Matches(@"data\.pkl at byte \d+", e.Message);
+        Assert.Contains("nothing was executed", e.Message);
+    }
+
+    [SkippableTheory]
+    [InlineData("ultralytics", "yolov8n-random.pt", "ultralytics.nn.modules.block SPPF", "models.common SPPF")]
+    [InlineData("yolov5", "yolov5n-random.pt", "models.common C3", "ultralytics.nn.modules.block C3")]
+    [InlineData("yolov7", "yolov7-tiny-random.pt", "models.common MP", "models.common C3")]
+    public void APickleMixingTheClassesOfTwoFamiliesIsRefused(string folder, string file, string original, string foreign)
+    {
+        using var dir = new TempDirectory();
+        var e = LoadFails(WithGlobal(dir, folder, file, original, foreign));
+        Assert.Contains("mixes families", e.Message);
+        Assert.Matches(@"data\.pkl at byte \d+", e.Message);
+    }
+
+    [SkippableFact]
+    public void ASegmentationModelIsRefusedAsSuch()
+    {
+        using var dir = new TempDirectory();
+        var e = LoadFails(WithGlobal(dir, "ultralytics", "yolov8n-random.pt", "ultralytics.nn.tasks DetectionModel", "ultralytics.nn.tasks SegmentationModel"));
+        Assert.Contains("is a segmentation model; StreamAnalyzer reads detection models only", e.Message);
+    }
+
+    [SkippableTheory]
+    [InlineData("yolov7", "yolov7-tiny-random.pt")]
+    [InlineData("ultralytics", "yolo11n-random.pt")]
+    public void BytesFlippedInsideATensorAreCaughtByTheZipChecksum(string folder, string file)
+    {
+        // The zip entry keeps its old CRC-32: a reader that does not check it loads junk weights silently.
+        var source = Fixtures.Require(folder, file);
+        byte[] bytes = File.ReadAllBytes(source);
+        string entryName;
+        byte[] pattern;
+        using (var zip = System.IO.Compression.ZipFile.OpenRead(source))
+        {
+            var largest = zip.Entries.Where(en => en.FullName.Contains("/data/")).MaxBy(en => en.Length)!;
+            entryName = largest.FullName;
+            using var s = largest.Open();
+            var content = new byte[largest.Length];
+            s.ReadExactly(content);
+            pattern = content[4096..4160];
+        }
+        int at = CheckpointSurgery.IndexOf(bytes, pattern);
+        Assert.True(at > 0, "the storage's bytes are stored uncompressed in the file");
+        for (int i = 0; i < 2000; i++) bytes[at + i] ^= 0x5A;
+        using var dir = new TempDirectory();
+        var path = dir.File("flipped.pt");
+        File.WriteAllBytes(path, bytes);
+
+        var e = LoadFails(path);
+
+        Assert.Contains($"'{entryName}' is damaged: its CRC-32 does not match", e.Message);
+    }
 }

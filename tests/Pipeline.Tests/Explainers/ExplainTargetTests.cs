@@ -106,4 +106,55 @@ public class ExplainTargetTests
         }
         Assert.Equal(before, DisposeScopeManager.Statistics.ThreadTotalLiveCount);
     }
+
+    [SkippableFact]
+    public void APerLevelPartOfTheUltralyticsHeadExplainsItsOwnLevelOnly()
+    {
+        using var detector = Detector.Load(Fixtures.Require("ultralytics", "yolov8n-shapes.pt"), new DetectorOptions(320, new NmsOptions(0.45f)));
+        using var frame = Cv2.ImRead(Fixtures.Require("shapes", "images", "val-00000.jpg"));
+        var explainer = new CamExplainer(detector.Model, new LayerCam(), new ClassLogitTarget(), LayerSelection.Parse("22.cv3.0,22.cv3.1.0", detector.Model));
+
+        var result = detector.Detect([frame], explainer, 3)[0];
+
+        Assert.Equal(3, result.Explanations!.Count);
+        foreach (var e in result.Explanations)
+        {
+            int level = detector.Model.LevelOfRow(e.Detection.Row, result.Geometry.InputHeight, result.Geometry.InputWidth);
+            Assert.Equal(0, level); // this model detects the shapes at P3
+            Assert.Equal(["22.cv3.0", "22.cv3.1.0"], e.Maps.Select(m => m.Layer));
+            Assert.False(e.Maps[0].IsConstant, "the P3 class branch explains a P3 detection");
+            Assert.True(e.Maps[1].IsConstant, "the P4 class branch does not reach a P3 detection");
+            Assert.All(e.Maps[1].Values, v => Assert.Equal(0f, v));
+        }
+    }
+
+    [SkippableFact]
+    public void TheHeadItselfOrAPartServingNoSingleLevelIsRefusedWithAnExample()
+    {
+        using var model = YoloModel.Load(Fixtures.Require("ultralytics", "yolov8n-shapes.pt"));
+        var head = Assert.Throws<UserInputException>(() => LayerSelection.Parse("22", model));
+        Assert.Contains("layer 22 is the detect head; name one of its per-level submodules, e.g. 22.cv2.0", head.Message);
+        var dfl = Assert.Throws<UserInputException>(() => LayerSelection.Parse("22.dfl", model));
+        Assert.Contains("'dfl' is not a per-level part of the detect head", dfl.Message);
+        var beyond = Assert.Throws<UserInputException>(() => LayerSelection.Parse("23", model));
+        Assert.Contains("not a layer index between 0 and 22", beyond.Message);
+    }
+
+    [SkippableFact]
+    public void ExplainingAnUltralyticsModelLeavesNoLiveTensors()
+    {
+        using var detector = Detector.Load(Fixtures.Require("ultralytics", "yolo11n-random.pt"), new DetectorOptions(320, new NmsOptions(0f)));
+        using var frame = Cv2.ImRead(Fixtures.Require("yolov7", "bus.jpg"));
+        var explainer = new CamExplainer(detector.Model, new Odam(), new ClassLogitTarget(), LayerSelection.Neck);
+        detector.Detect([frame], explainer, 2);
+
+        long before = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+        for (int i = 0; i < 3; i++)
+        {
+            var explained = detector.Detect([frame], explainer, 2)[0];
+            Assert.Equal(2, explained.Explanations!.Count);
+            detector.Detect([frame, frame]);
+        }
+        Assert.Equal(before, DisposeScopeManager.Statistics.ThreadTotalLiveCount);
+    }
 }

@@ -45,7 +45,7 @@ public class ReferenceCamParityTests
         using var scope = NewDisposeScope();
         var x = tensor(input.Data, input.Shape);
         List<NonMaxSuppression.Candidate> ours;
-        using (no_grad()) ours = NonMaxSuppression.Run(model.forward(x), new NmsOptions(0.45f, 0.45f))[0];
+        using (no_grad()) ours = NonMaxSuppression.Run(model.forward(x), model.Layout, new NmsOptions(0.45f, 0.45f).WithDefaults(model.Family.Defaults))[0];
 
         var explainer = new CamExplainer(model, CamMethod.Parse(method), new ClassLogitTarget(), LayerSelection.Parse(layer, model));
         foreach (var want in mapsEntry.GetProperty("detections").EnumerateArray())

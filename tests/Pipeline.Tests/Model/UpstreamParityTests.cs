@@ -7,51 +7,60 @@ using static TorchSharp.torch;
 namespace StreamAnalyzer.Pipeline.Tests.Model;
 
 /// <summary>
-/// Our network against the upstream PyTorch model's own outputs (../shared/fixtures/yolov7/manifest.json):
-/// same input tensor, same raw prediction within 1e-4 on objectness/classes and 5e-3 px on boxes.
+/// Our network against the upstream PyTorch model's own outputs, for every family (../shared/fixtures/{yolov7,yolov5,
+/// ultralytics}/manifest.json): same input tensor, same raw prediction - in the family's own output shape - within
+/// 1e-4 on objectness/classes and 5e-3 px on boxes, fused and unfused.
 /// </summary>
 public class UpstreamParityTests
 {
-    public static TheoryData<string, bool> Cases()
+    private static readonly string[] FamilyFolders = ["yolov7", "yolov5", "ultralytics"];
+
+    public static TheoryData<string, string, string, bool> Cases()
     {
-        var data = new TheoryData<string, bool>();
-        string manifest = Path.Combine(Fixtures.SharedRoot, "yolov7", "manifest.json");
-        if (!File.Exists(manifest))
+        var data = new TheoryData<string, string, string, bool>();
+        foreach (var folder in FamilyFolders)
         {
-            // Keeps one case so the test reports the missing fixture (skip, or failure under CI).
-            data.Add("missing-manifest", true);
-            return data;
+            string manifest = Path.Combine(Fixtures.SharedRoot, folder, "manifest.json");
+            if (!File.Exists(manifest))
+            {
+                // Keeps one case so the test reports the missing fixture (skip, or failure under CI).
+                data.Add(folder, "missing-manifest", "", true);
+                continue;
+            }
+            using var doc = JsonDocument.Parse(File.ReadAllText(manifest));
+            foreach (var group in doc.RootElement.EnumerateArray())
+                foreach (var c in group.GetProperty("cases").EnumerateArray())
+                    foreach (bool fuse in new[] { true, false })
+                        data.Add(folder, group.GetProperty("checkpoint").GetString()!, c.GetProperty("stem").GetString()!, fuse);
         }
-        using var doc = JsonDocument.Parse(File.ReadAllText(manifest));
-        foreach (var group in doc.RootElement.EnumerateArray())
-            foreach (var c in group.GetProperty("cases").EnumerateArray())
-                foreach (bool fuse in new[] { true, false })
-                    data.Add(group.GetProperty("checkpoint").GetString() + "|" + c.GetProperty("stem").GetString(), fuse);
         return data;
     }
 
     [SkippableTheory]
     [MemberData(nameof(Cases))]
-    public void RawPredictionMatchesUpstream(string checkpointAndStem, bool fuse)
+    public void RawPredictionMatchesUpstream(string folder, string checkpoint, string stem, bool fuse)
     {
-        Fixtures.Require("yolov7", "manifest.json");
-        var (checkpoint, stem) = (checkpointAndStem.Split('|')[0], checkpointAndStem.Split('|')[1]);
-        var input = NpyArray.Read(Fixtures.Require("yolov7", stem + ".input.npy"));
-        var expected = NpyArray.Read(Fixtures.Require("yolov7", stem + ".output.npy"));
+        Fixtures.Require(folder, "manifest.json");
+        var input = NpyArray.Read(Fixtures.Require(folder, stem + ".input.npy"));
+        var expected = NpyArray.Read(Fixtures.Require(folder, stem + ".output.npy"));
 
-        using var model = YoloModel.Load(Fixtures.Require("yolov7", checkpoint), fuse);
+        using var model = YoloModel.Load(Fixtures.Require(folder, checkpoint), fuse);
+        Assert.Equal(folder, model.Family.Name);
         using var scope = NewDisposeScope();
         using var _ = no_grad();
-        var pred = model.forward(tensor(input.Data, input.Shape));
+        var pred = model.ToUpstreamLayout(model.forward(tensor(input.Data, input.Shape)));
 
         Assert.Equal(expected.Shape, pred.shape);
         var actual = pred.data<float>().ToArray();
-        int columns = (int)expected.Shape[^1];
+        bool channelsFirst = model.Layout.UpstreamChannelsFirst;
+        long rows = expected.Shape[1], columns = expected.Shape[2];
         double boxError = 0, scoreError = 0;
         for (int i = 0; i < actual.Length; i++)
         {
             double diff = Math.Abs(actual[i] - expected.Data[i]);
-            if (i % columns < 4) boxError = Math.Max(boxError, diff);
+            // (B, N, C) for YOLOv5/v7, (B, C, N) for Ultralytics: columns 0-3 are the box either way.
+            long column = channelsFirst ? (i / columns) % rows : i % columns;
+            if (column < 4) boxError = Math.Max(boxError, diff);
             else scoreError = Math.Max(scoreError, diff);
         }
         Assert.True(boxError <= 5e-3, $"max box difference {boxError:g4} px > 5e-3");

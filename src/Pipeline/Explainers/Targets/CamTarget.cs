@@ -1,3 +1,4 @@
+using StreamAnalyzer.Pipeline.Model;
 using static TorchSharp.torch;
 
 namespace StreamAnalyzer.Pipeline.Explainers.Targets;
@@ -8,8 +9,8 @@ public abstract class CamTarget
     /// <summary>Name used on the command line (<c>--target</c>).</summary>
     public abstract string Name { get; }
 
-    /// <summary>The score of <paramref name="classId"/> from a raw (pre-sigmoid) row <c>[x, y, w, h, obj, cls...]</c>.</summary>
-    public abstract Tensor Score(Tensor logitsRow, int classId);
+    /// <summary>The score of <paramref name="classId"/> from a row of the model's <c>Logits</c> (pre-sigmoid), laid out as <paramref name="layout"/> says.</summary>
+    public abstract Tensor Score(Tensor logitsRow, int classId, PredictionLayout layout);
 
     /// <summary>The target named <paramref name="name"/>: <c>logit</c> (default), <c>prob</c> or <c>conf</c>.</summary>
     public static CamTarget Parse(string name) => name.ToLowerInvariant() switch

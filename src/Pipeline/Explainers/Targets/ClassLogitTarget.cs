@@ -1,3 +1,4 @@
+using StreamAnalyzer.Pipeline.Model;
 using static TorchSharp.torch;
 
 namespace StreamAnalyzer.Pipeline.Explainers.Targets;
@@ -9,5 +10,5 @@ public sealed class ClassLogitTarget : CamTarget
     public override string Name => "logit";
 
     /// <inheritdoc/>
-    public override Tensor Score(Tensor logitsRow, int classId) => logitsRow[5 + classId];
+    public override Tensor Score(Tensor logitsRow, int classId, PredictionLayout layout) => logitsRow[layout.LogitClassColumn + classId];
 }

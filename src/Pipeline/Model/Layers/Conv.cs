@@ -36,6 +36,18 @@ public sealed class Conv : nn.Module<Tensor, Tensor>, IFusable
         return new Conv(conv, bn, ModuleHints.Activation(node?.Find("act"), act ?? ActivationSpec.SiLU, where));
     }
 
+    /// <summary>
+    /// YOLOv5's and Ultralytics' <c>Conv</c> (and <c>DWConv</c>, a Conv with groups) shaped entirely by its pickled
+    /// module; a Conv saved already fused has no <c>bn</c>.
+    /// </summary>
+    internal static Conv FromNode(CheckpointModule node, ModuleFactory build)
+    {
+        var conv = build.Child<Conv2d>(node, "conv");
+        var bn = node.Find("bn") is not null ? build.Child<BatchNorm2d>(node, "bn") : null;
+        var act = node.Find("act") is { } a ? ModuleHints.Activation(a, ActivationSpec.SiLU, a.Path) : ActivationSpec.SiLU.Create();
+        return new Conv(conv, bn, act);
+    }
+
     /// <inheritdoc/>
     public override Tensor forward(Tensor x) => act.call(bn is null ? conv.call(x) : bn.call(conv.call(x)));
 

@@ -26,6 +26,20 @@ internal static class ModuleHints
         return nn.Conv2d(cin, cout, (kh, kw), stride, padding, dilation, groups: groups, bias: hasBias);
     }
 
+    /// <summary>The child at <paramref name="relativePath"/> of a pickled module, or an error naming what is missing.</summary>
+    public static CheckpointModule Child(CheckpointModule node, string relativePath) =>
+        node.Find(relativePath) ?? throw new ArchitectureException($"'{node.Path}' ({node.TypeName}) has no submodule '{relativePath}'");
+
+    /// <summary>A convolution shaped entirely by its pickled module (channels, kernel, stride, padding, groups, bias).</summary>
+    public static Conv2d Conv2d(CheckpointModule node, string where)
+    {
+        long cin = node.Long("in_channels") ?? throw new ArchitectureException($"{where}: Conv2d has no 'in_channels'");
+        long cout = node.Long("out_channels") ?? throw new ArchitectureException($"{where}: Conv2d has no 'out_channels'");
+        if (node.Attribute("padding") is string mode)
+            throw new ArchitectureException($"{where}: Conv2d padding '{mode}' is not supported");
+        return Conv2d(node, cin, cout, 1, 1, 0, 1, true);
+    }
+
     public static BatchNorm2d BatchNorm2d(CheckpointModule? node, long features) =>
         nn.BatchNorm2d(features, eps: node?.Double("eps") ?? UpstreamBatchNormEps, momentum: node?.Double("momentum") ?? 0.03);
 
@@ -36,6 +50,22 @@ internal static class ModuleHints
         var padding = node?.Pair("padding") ?? (p, p);
         bool ceil = node?.Attribute("ceil_mode") as bool? ?? false;
         return nn.MaxPool2d([kernel.Item1, kernel.Item2], [stride.Item1, stride.Item2], [padding.Item1, padding.Item2], ceil_mode: ceil);
+    }
+
+    /// <summary>Nearest-neighbour upsampling by the factor the pickled <c>nn.Upsample</c> (or the config) gives.</summary>
+    public static nn.Module<Tensor, Tensor> Upsample(CheckpointModule? node, string where, double fallbackScale = 2, string fallbackMode = "nearest")
+    {
+        double scale = node?.Attribute("scale_factor") switch
+        {
+            double d => d,
+            long l => l,
+            PyTuple { Items: [var a, ..] } => a is double d ? d : a is long l ? l : fallbackScale,
+            _ => fallbackScale,
+        };
+        string mode = node?.Attribute("mode") as string ?? fallbackMode;
+        if (mode != "nearest") throw new ArchitectureException($"{where}: nn.Upsample mode '{mode}' is not supported");
+        if (node?.Attribute("size") is not null and not PyNone) throw new ArchitectureException($"{where}: nn.Upsample to a fixed size is not supported");
+        return nn.Upsample(scale_factor: [scale, scale], mode: UpsampleMode.Nearest);
     }
 
     /// <summary>The activation of a Conv/RepConv: taken from the pickled module when present, else from the config argument.</summary>

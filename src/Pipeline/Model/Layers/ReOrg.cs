@@ -11,7 +11,10 @@ public sealed class ReOrg : nn.Module<Tensor, Tensor>
     public ReOrg() : base(nameof(ReOrg)) { }
 
     /// <inheritdoc/>
-    public override Tensor forward(Tensor x)
+    public override Tensor forward(Tensor x) => SpaceToDepth(x);
+
+    /// <summary>(b, c, h, w) to (b, 4c, h/2, w/2): even/even, odd/even, even/odd, odd/odd pixels, as upstream orders them.</summary>
+    internal static Tensor SpaceToDepth(Tensor x)
     {
         using var scope = NewDisposeScope();
         var even = TensorIndex.Slice(0, null, 2);

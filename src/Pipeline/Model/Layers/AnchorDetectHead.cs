@@ -6,58 +6,81 @@ using static TorchSharp.torch;
 namespace StreamAnalyzer.Pipeline.Model.Layers;
 
 /// <summary>
-/// Upstream <c>Detect</c>, <c>IDetect</c> (with YOLOR implicit add/multiply) and <c>IAuxDetect</c> (whose
-/// auxiliary heads <c>m2</c> are loaded but unused at inference): one 1x1 convolution per level, decoded to boxes.
+/// The anchor-based heads: YOLOv7's <c>Detect</c>, <c>IDetect</c> (with YOLOR implicit add/multiply) and
+/// <c>IAuxDetect</c> (whose auxiliary heads <c>m2</c> are loaded but unused at inference), and YOLOv5's <c>Detect</c>:
+/// one 1x1 convolution per level, decoded to boxes from grid offsets and anchors, with an objectness score.
 /// </summary>
-public sealed class DetectHead : MultiInputLayer, IFusable
+public sealed class AnchorDetectHead : DetectionHead, IFusable
 {
     private readonly ModuleList<Conv2d> m;
     private ModuleList<ImplicitA>? ia;
     private ModuleList<ImplicitM>? im;
     private readonly ModuleList<Conv2d>? m2;
     private readonly Tensor anchors;
-    private readonly Tensor anchor_grid;
+    // YOLOv7 keeps the anchors in pixels in this buffer; YOLOv5 has none and scales `anchors` (grid units) by the stride.
+    private readonly Tensor? anchor_grid;
     private float[] _strides;
+    private readonly string _kind;
+    private readonly int _numClasses;
 
-    private DetectHead(string kind, long nc, long na, ModuleList<Conv2d> m, ModuleList<ImplicitA>? ia,
-        ModuleList<ImplicitM>? im, ModuleList<Conv2d>? m2, Tensor anchors) : base(kind)
+    private AnchorDetectHead(string kind, long nc, long na, ModuleList<Conv2d> m, ModuleList<ImplicitA>? ia,
+        ModuleList<ImplicitM>? im, ModuleList<Conv2d>? m2, Tensor anchors, bool anchorGridInState) : base(kind)
     {
-        Kind = kind;
-        NumClasses = (int)nc;
+        _kind = kind;
+        _numClasses = (int)nc;
         NumAnchors = (int)na;
-        NumLevels = m.Count;
         this.m = m;
         this.ia = ia;
         this.im = im;
         this.m2 = m2;
         this.anchors = anchors;
-        anchor_grid = anchors.clone().view(NumLevels, 1, na, 1, 1, 2);
-        _strides = new float[NumLevels];
+        anchor_grid = anchorGridInState ? anchors.clone().view(m.Count, 1, na, 1, 1, 2) : null;
+        _strides = new float[m.Count];
         RegisterComponents();
     }
 
-    /// <summary>"Detect", "IDetect" or "IAuxDetect".</summary>
-    public string Kind { get; }
+    /// <inheritdoc/>
+    public override string Kind => _kind;
 
-    /// <summary>Number of classes.</summary>
-    public int NumClasses { get; }
+    /// <inheritdoc/>
+    public override int NumClasses => _numClasses;
 
     /// <summary>Anchors per level.</summary>
     public int NumAnchors { get; }
 
-    /// <summary>Detection levels (3 for P5 models, 4 for P6).</summary>
-    public int NumLevels { get; }
+    /// <inheritdoc/>
+    public override int NumLevels => m.Count;
 
     /// <summary>Outputs per anchor: 4 box values, objectness, class scores.</summary>
     public int NumOutputs => NumClasses + 5;
 
-    /// <summary>Input stride of each level, e.g. 8, 16, 32.</summary>
-    public IReadOnlyList<float> Strides => _strides;
+    /// <inheritdoc/>
+    public override IReadOnlyList<float> Strides => _strides;
 
-    internal void SetStrides(float[] strides) => _strides = strides;
+    /// <inheritdoc/>
+    public override PredictionLayout Layout => new(BoxEncoding.AnchorOffsets, NumClasses, HasObjectness: true, NumAnchors, _strides,
+        LogitObjectnessColumn: 4, LogitClassColumn: 5, UpstreamChannelsFirst: false);
 
-    /// <summary>Creates the head for <c>kind(nc, anchors, ch)</c>.</summary>
-    internal static DetectHead Create(string kind, CheckpointModule? node, long nc, List<long[]> anchorRows, long[] ch, string where)
+    internal override void SetStrides(float[] strides) => _strides = strides;
+
+    /// <inheritdoc/>
+    public override int? LevelOfSubmodule(string path) => LevelIndex(path, "m", "ia", "im");
+
+    /// <summary>YOLOv5's <c>Detect</c> from its pickled module: classes, anchors per level and the convolutions' shapes come from the file.</summary>
+    internal static AnchorDetectHead FromYolov5Node(CheckpointModule node, string where)
+    {
+        long nc = node.Long("nc") ?? throw new ArchitectureException($"{where}: Detect has no 'nc'");
+        long na = node.Long("na") ?? throw new ArchitectureException($"{where}: Detect has no 'na'");
+        var convs = node.Find("m")?.Children ?? throw new ArchitectureException($"{where}: Detect has no convolutions 'm'");
+        var m = nn.ModuleList(Enumerable.Range(0, convs.Count).Select(i => ModuleHints.Conv2d(
+            node.Find($"m.{i}") ?? throw new ArchitectureException($"{where}: Detect has no 'm.{i}'"), $"{where} m.{i}")).ToArray());
+        if (m.Any(c => c.out_channels != na * (nc + 5)))
+            throw new ArchitectureException($"{where}: Detect convolutions do not output {na} x ({nc} + 5) channels");
+        return new AnchorDetectHead("Detect", nc, na, m, null, null, null, zeros(m.Count, na, 2), anchorGridInState: false);
+    }
+
+    /// <summary>Creates a YOLOv7 head for <c>kind(nc, anchors, ch)</c>.</summary>
+    internal static AnchorDetectHead Create(string kind, CheckpointModule? node, long nc, List<long[]> anchorRows, long[] ch, string where)
     {
         long nl = anchorRows.Count;
         long na = anchorRows[0].Length / 2;
@@ -73,15 +96,7 @@ public sealed class DetectHead : MultiInputLayer, IFusable
         var ia = implicitKnowledge ? nn.ModuleList(Enumerable.Range(0, (int)nl).Select(i => new ImplicitA(ch[i])).ToArray()) : null;
         var im = implicitKnowledge ? nn.ModuleList(Enumerable.Range(0, (int)nl).Select(_ => new ImplicitM(no)).ToArray()) : null;
         var flat = anchorRows.SelectMany(r => r.Select(v => (float)v)).ToArray();
-        return new DetectHead(kind, nc, na, m, ia, im, m2, tensor(flat).view(nl, na, 2));
-    }
-
-    /// <inheritdoc/>
-    public override Tensor forward(IReadOnlyList<Tensor> inputs)
-    {
-        var (pred, logits) = ForwardHead(inputs);
-        logits.Dispose();
-        return pred;
+        return new AnchorDetectHead(kind, nc, na, m, ia, im, m2, tensor(flat).view(nl, na, 2), anchorGridInState: true);
     }
 
     /// <summary>
@@ -89,7 +104,7 @@ public sealed class DetectHead : MultiInputLayer, IFusable
     /// objectness and class scores; <c>Logits</c> holds the same rows before the sigmoid and box decoding.
     /// Rows are ordered level, anchor, grid row, grid column, as upstream.
     /// </summary>
-    public (Tensor Pred, Tensor Logits) ForwardHead(IReadOnlyList<Tensor> inputs)
+    public override (Tensor Pred, Tensor Logits) ForwardHead(IReadOnlyList<Tensor> inputs)
     {
         using var scope = NewDisposeScope();
         var preds = new List<Tensor>(NumLevels);
@@ -105,7 +120,8 @@ public sealed class DetectHead : MultiInputLayer, IFusable
             var y = x.sigmoid();
             var grid = MakeGrid(nx, ny, x.device, x.dtype);
             var xy = (y[TensorIndex.Ellipsis, TensorIndex.Slice(0, 2)] * 2.0 - 0.5 + grid) * _strides[i];
-            var wh = (y[TensorIndex.Ellipsis, TensorIndex.Slice(2, 4)] * 2.0).pow(2) * anchor_grid[i].to(x.dtype);
+            var anchorGrid = anchor_grid is not null ? anchor_grid[i] : (anchors[i] * _strides[i]).view(1, NumAnchors, 1, 1, 2);
+            var wh = (y[TensorIndex.Ellipsis, TensorIndex.Slice(2, 4)] * 2.0).pow(2) * anchorGrid.to(x.dtype);
             var decoded = cat([xy, wh, y[TensorIndex.Ellipsis, TensorIndex.Slice(4, null)]], -1);
             preds.Add(decoded.view(bs, -1, NumOutputs));
             raws.Add(x.view(bs, -1, NumOutputs));

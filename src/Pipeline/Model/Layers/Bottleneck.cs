@@ -1,0 +1,32 @@
+using StreamAnalyzer.Pipeline.Checkpoints;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace StreamAnalyzer.Pipeline.Model.Layers;
+
+/// <summary>YOLOv5's and Ultralytics' <c>Bottleneck</c>: two Convs, plus the input when the block has a residual (<c>add</c>).</summary>
+public sealed class Bottleneck : nn.Module<Tensor, Tensor>
+{
+    private readonly Conv cv1;
+    private readonly Conv cv2;
+    private readonly bool _add;
+
+    private Bottleneck(Conv cv1, Conv cv2, bool add) : base(nameof(Bottleneck))
+    {
+        this.cv1 = cv1;
+        this.cv2 = cv2;
+        _add = add;
+        RegisterComponents();
+    }
+
+    internal static Bottleneck FromNode(CheckpointModule node, ModuleFactory build) =>
+        new(build.Child<Conv>(node, "cv1"), build.Child<Conv>(node, "cv2"),
+            node.Bool("add") ?? throw new ArchitectureException($"'{node.Path}': Bottleneck has no 'add'"));
+
+    /// <inheritdoc/>
+    public override Tensor forward(Tensor x)
+    {
+        var y = cv2.call(cv1.call(x));
+        return _add ? x + y : y;
+    }
+}

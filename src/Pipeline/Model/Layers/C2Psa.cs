@@ -1,0 +1,35 @@
+using StreamAnalyzer.Pipeline.Checkpoints;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace StreamAnalyzer.Pipeline.Model.Layers;
+
+/// <summary>YOLO11's <c>C2PSA</c>: <c>cv1</c> splits into (a, b), b goes through the attention blocks <c>m</c>, <c>cv2</c> fuses (a, b).</summary>
+public sealed class C2Psa : nn.Module<Tensor, Tensor>
+{
+    private readonly Conv cv1;
+    private readonly Conv cv2;
+    private readonly Sequential m;
+    private readonly long _hidden;
+
+    private C2Psa(Conv cv1, Conv cv2, Sequential m, long hidden) : base(nameof(C2Psa))
+    {
+        this.cv1 = cv1;
+        this.cv2 = cv2;
+        this.m = m;
+        _hidden = hidden;
+        RegisterComponents();
+    }
+
+    internal static C2Psa FromNode(CheckpointModule node, ModuleFactory build) =>
+        new(build.Child<Conv>(node, "cv1"), build.Child<Conv>(node, "cv2"), build.Child<Sequential>(node, "m"),
+            node.Long("c") ?? throw new ArchitectureException($"'{node.Path}': C2PSA has no 'c'"));
+
+    /// <inheritdoc/>
+    public override Tensor forward(Tensor x)
+    {
+        var halves = cv1.call(x).split([_hidden, _hidden], 1);
+        return cv2.call(cat([halves[0], m.call(halves[1])], 1));
+    }
+}

@@ -1,0 +1,36 @@
+using StreamAnalyzer.Pipeline.Checkpoints;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace StreamAnalyzer.Pipeline.Model.Layers;
+
+/// <summary>
+/// Ultralytics' <c>C2f</c> and YOLO11's <c>C3k2</c> (the same computation; C3k2's blocks may be C3k): <c>cv1</c>
+/// splits into two halves, each block of <c>m</c> runs on the newest part and every part is kept, <c>cv2</c> fuses them all.
+/// </summary>
+public sealed class C2f : nn.Module<Tensor, Tensor>
+{
+    private readonly Conv cv1;
+    private readonly Conv cv2;
+    private readonly ModuleList<nn.Module<Tensor, Tensor>> m;
+
+    private C2f(Conv cv1, Conv cv2, ModuleList<nn.Module<Tensor, Tensor>> m) : base(nameof(C2f))
+    {
+        this.cv1 = cv1;
+        this.cv2 = cv2;
+        this.m = m;
+        RegisterComponents();
+    }
+
+    internal static C2f FromNode(CheckpointModule node, ModuleFactory build) =>
+        new(build.Child<Conv>(node, "cv1"), build.Child<Conv>(node, "cv2"), nn.ModuleList(build.Items(node, "m")));
+
+    /// <inheritdoc/>
+    public override Tensor forward(Tensor x)
+    {
+        var parts = cv1.call(x).chunk(2, 1).ToList();
+        foreach (var block in m) parts.Add(block.call(parts[^1]));
+        return cv2.call(cat(parts, 1));
+    }
+}

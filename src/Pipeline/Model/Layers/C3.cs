@@ -1,0 +1,33 @@
+using StreamAnalyzer.Pipeline.Checkpoints;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace StreamAnalyzer.Pipeline.Model.Layers;
+
+/// <summary>
+/// The CSP block with three convolutions (<c>C3</c> in YOLOv5 and Ultralytics, and YOLO11's <c>C3k</c>):
+/// <c>cv3(cat(m(cv1(x)), cv2(x)))</c>, <c>m</c> a chain of bottlenecks.
+/// </summary>
+public sealed class C3 : nn.Module<Tensor, Tensor>
+{
+    private readonly Conv cv1;
+    private readonly Conv cv2;
+    private readonly Conv cv3;
+    private readonly Sequential m;
+
+    private C3(Conv cv1, Conv cv2, Conv cv3, Sequential m) : base(nameof(C3))
+    {
+        this.cv1 = cv1;
+        this.cv2 = cv2;
+        this.cv3 = cv3;
+        this.m = m;
+        RegisterComponents();
+    }
+
+    internal static C3 FromNode(CheckpointModule node, ModuleFactory build) =>
+        new(build.Child<Conv>(node, "cv1"), build.Child<Conv>(node, "cv2"), build.Child<Conv>(node, "cv3"), build.Child<Sequential>(node, "m"));
+
+    /// <inheritdoc/>
+    public override Tensor forward(Tensor x) => cv3.call(cat([m.call(cv1.call(x)), cv2.call(x)], 1));
+}
