@@ -1,7 +1,7 @@
 using System.CommandLine;
 using StreamAnalyzer.Cli.Commands;
 
-var root = new RootCommand("StreamAnalyzer: YOLOv7 detections and what the detector looks at, on images, files and live streams")
+var root = new RootCommand("StreamAnalyzer: YOLO detections (YOLOv7, YOLOv5, YOLOv8, YOLO11) and what the detector looks at, on images, files and live streams")
 {
     InfoCommand.Create(),
     ForwardCommand.Create(),

@@ -62,17 +62,37 @@ public sealed class CheckpointProfile
         ],
         ["models.yolo.DetectionModel", "models.common.C3", "models.common.Bottleneck", "models.common.SPPF", "models.common.SPP", "models.common.Focus"]);
 
-    /// <summary>The <c>ultralytics</c> package: YOLOv8, YOLO11 and YOLOv5u detection models.</summary>
+    /// <summary>
+    /// The <c>ultralytics</c> package: YOLOv8, YOLO11 and YOLOv5u detection models. Files written by 8.0.x name the
+    /// modules as <c>ultralytics.nn.modules.Conv</c> (one module file then); those names are accepted as the same classes.
+    /// </summary>
     public static CheckpointProfile Ultralytics { get; } = new("ultralytics", "Ultralytics (YOLOv8, YOLO11, YOLOv5u)",
         ["ultralytics.nn.tasks.DetectionModel"],
+        WithLegacyNames(
         [
             "ultralytics.nn.modules.conv.Conv", "ultralytics.nn.modules.conv.DWConv", "ultralytics.nn.modules.conv.Concat",
             "ultralytics.nn.modules.block.C2f", "ultralytics.nn.modules.block.C3k2", "ultralytics.nn.modules.block.C3k",
             "ultralytics.nn.modules.block.C3", "ultralytics.nn.modules.block.Bottleneck", "ultralytics.nn.modules.block.SPPF",
             "ultralytics.nn.modules.block.C2PSA", "ultralytics.nn.modules.block.PSABlock", "ultralytics.nn.modules.block.Attention",
             "ultralytics.nn.modules.block.DFL", "ultralytics.nn.modules.head.Detect",
-        ],
+        ]),
         []);
+
+    /// <summary>
+    /// The name an Ultralytics 8.0.x file uses for a module class (<c>ultralytics.nn.modules.block.C2f</c> ->
+    /// <c>ultralytics.nn.modules.C2f</c>), or the name itself.
+    /// </summary>
+    public static string CanonicalName(string fullName)
+    {
+        const string package = "ultralytics.nn.modules.";
+        if (!fullName.StartsWith(package, StringComparison.Ordinal) || fullName.IndexOf('.', package.Length) >= 0) return fullName;
+        string name = fullName[package.Length..];
+        return Ultralytics.ModuleClasses.FirstOrDefault(c => c.StartsWith(package, StringComparison.Ordinal) && c.EndsWith("." + name, StringComparison.Ordinal)
+            && c.Count(ch => ch == '.') == 4) ?? fullName;
+    }
+
+    private static string[] WithLegacyNames(string[] classes) =>
+        [.. classes, .. classes.Select(c => "ultralytics.nn.modules." + c[(c.LastIndexOf('.') + 1)..])];
 
     /// <summary>Every profile, in the order they are tried.</summary>
     public static IReadOnlyList<CheckpointProfile> All { get; } = [Ultralytics, Yolov5, Yolov7];

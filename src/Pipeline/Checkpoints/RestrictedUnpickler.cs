@@ -29,8 +29,9 @@ public sealed class RestrictedUnpickler
         "numpy.core.multiarray.scalar", "numpy._core.multiarray.scalar",
         "numpy.dtype", "numpy.ndarray", "_codecs.encode", "torch.Size",
         "torch._utils._rebuild_parameter_with_state",
-        // model.args of an Ultralytics training checkpoint that was never stripped: a namespace of plain values.
-        "ultralytics.utils.IterableSimpleNamespace",
+        // model.args of an Ultralytics training checkpoint that was never stripped: a namespace of plain values
+        // (ultralytics.yolo.utils in 8.0.x files).
+        "ultralytics.utils.IterableSimpleNamespace", "ultralytics.yolo.utils.IterableSimpleNamespace",
     ];
 
     private static readonly Dictionary<string, StorageDType> StorageTypes = new()
@@ -267,7 +268,7 @@ public sealed class RestrictedUnpickler
             case "torch._utils._rebuild_parameter" or "torch._utils._rebuild_parameter_with_state":
                 if (args.Count < 1 || args[0] is not TensorRef tr) throw Error("_rebuild_parameter without a tensor");
                 return tr with { IsParameter = true };
-            case "ultralytics.utils.IterableSimpleNamespace":
+            case "ultralytics.utils.IterableSimpleNamespace" or "ultralytics.yolo.utils.IterableSimpleNamespace":
                 return new PyInstance(g, args); // its values arrive with BUILD
             case "_codecs.encode":
                 if (args.Count < 1 || args[0] is not string s) throw Error("_codecs.encode without a string");
@@ -316,7 +317,8 @@ public sealed class RestrictedUnpickler
     private object NewObj(object? cls, object? args)
     {
         if (cls is not PyGlobal g) throw Error($"NEWOBJ on {Describe(cls)}");
-        if (DataCallables.Contains(g.FullName) && g.FullName is not "numpy.ndarray" and not "numpy.dtype" and not "ultralytics.utils.IterableSimpleNamespace")
+        if (DataCallables.Contains(g.FullName) && g.FullName is not "numpy.ndarray" and not "numpy.dtype" and not "ultralytics.utils.IterableSimpleNamespace"
+            and not "ultralytics.yolo.utils.IterableSimpleNamespace")
             throw Error($"NEWOBJ on '{g.FullName}' is not supported");
         return new PyInstance(g, (args as PyTuple)?.Items ?? []);
     }

@@ -41,7 +41,7 @@ internal sealed class ModuleFactory(IReadOnlyDictionary<string, Func<CheckpointM
     /// <summary>Builds the module for <paramref name="node"/>.</summary>
     /// <exception cref="ArchitectureException">The class is not one this family uses, or the module is inconsistent.</exception>
     public nn.Module Build(CheckpointModule node) =>
-        makers.TryGetValue(node.Type.FullName, out var make) ? make(node, this)
+        makers.TryGetValue(CheckpointProfile.CanonicalName(node.Type.FullName), out var make) ? make(node, this)
             : throw new ArchitectureException($"'{node.Path}': module '{node.Type.FullName}' is not supported here");
 
     /// <summary>Builds a module that takes one tensor.</summary>

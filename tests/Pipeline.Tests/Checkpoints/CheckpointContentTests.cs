@@ -1,4 +1,7 @@
+using System.Text;
 using StreamAnalyzer.Pipeline.Checkpoints;
+using StreamAnalyzer.Pipeline.Model;
+using static TorchSharp.torch;
 using StreamAnalyzer.Pipeline.Tests.Support;
 
 namespace StreamAnalyzer.Pipeline.Tests.Checkpoints;
@@ -69,5 +72,43 @@ public class CheckpointContentTests
         var ckpt = YoloCheckpoint.Load(path);
         Assert.Equal("ema", ckpt.ModelSource);
         Assert.Equal(folder, ckpt.Profile.Family);
+    }
+
+    [SkippableFact]
+    public void TheRecordsTorch2AddsToTheArchiveAreAcceptedAndABigEndianOneIsRefused()
+    {
+        using var dir = new TempDirectory();
+        var torch2 = dir.File("torch2.pt");
+        var extra = new Dictionary<string, byte[]> { ["byteorder"] = "little"u8.ToArray(), [".data/serialization_id"] = "1234567890"u8.ToArray() };
+        CheckpointSurgery.Rewrite(Fixtures.Require("ultralytics", "yolov8n-random.pt"), torch2, (_, data) => data, extra);
+        Assert.Equal("ultralytics", YoloCheckpoint.Load(torch2).Profile.Family);
+
+        var bigEndian = dir.File("big.pt");
+        CheckpointSurgery.Rewrite(Fixtures.Require("ultralytics", "yolov8n-random.pt"), bigEndian, (_, data) => data,
+            new Dictionary<string, byte[]> { ["byteorder"] = "big"u8.ToArray() });
+        Assert.Contains("big-endian", Assert.Throws<CheckpointException>(() => YoloCheckpoint.Load(bigEndian)).Message);
+    }
+
+    [SkippableFact]
+    public void Ultralytics80FilesNamingModulesWithoutTheirSubmoduleLoadAsTheSameNetwork()
+    {
+        // ultralytics 8.0.x kept every module in ultralytics/nn/modules.py: its files name 'ultralytics.nn.modules.C2f'.
+        using var dir = new TempDirectory();
+        var legacy = dir.File("legacy.pt");
+        var source = Fixtures.Require("ultralytics", "yolov8n-random.pt");
+        CheckpointSurgery.Rewrite(source, legacy, (name, data) =>
+        {
+            if (!name.EndsWith("data.pkl")) return data;
+            foreach (var (module, cls) in new[] { ("conv", "Conv"), ("block", "C2f"), ("block", "SPPF"), ("block", "DFL"), ("head", "Detect") })
+                data = CheckpointSurgery.ReplaceFirst(data, Encoding.ASCII.GetBytes($"cultralytics.nn.modules.{module}\n{cls}\n"),
+                    Encoding.ASCII.GetBytes($"cultralytics.nn.modules\n{cls}\n"));
+            return data;
+        });
+        using var current = YoloModel.Load(source);
+        using var old = YoloModel.Load(legacy);
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        var x = rand(1, 3, 128, 160);
+        Assert.Equal(0f, (current.forward(x) - old.forward(x)).abs().max().item<float>());
     }
 }

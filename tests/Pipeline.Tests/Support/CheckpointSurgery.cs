@@ -18,11 +18,21 @@ public static class CheckpointSurgery
         }
     }
 
-    /// <summary>Copies a checkpoint, letting <paramref name="transform"/> replace (or drop, by returning null) each entry.</summary>
-    public static void Rewrite(string source, string destination, Func<string, byte[], byte[]?> transform)
+    /// <summary>
+    /// Copies a checkpoint, letting <paramref name="transform"/> replace (or drop, by returning null) each entry, and
+    /// adding <paramref name="add"/> (names relative to the archive's folder).
+    /// </summary>
+    public static void Rewrite(string source, string destination, Func<string, byte[], byte[]?> transform,
+        IReadOnlyDictionary<string, byte[]>? add = null)
     {
         using var input = ZipFile.OpenRead(source);
         using var output = ZipFile.Open(destination, ZipArchiveMode.Create);
+        string folder = input.Entries[0].FullName[..(input.Entries[0].FullName.IndexOf('/') + 1)];
+        foreach (var (name, data) in add ?? new Dictionary<string, byte[]>())
+        {
+            using var w = output.CreateEntry(folder + name, CompressionLevel.NoCompression).Open();
+            w.Write(data);
+        }
         foreach (var entry in input.Entries)
         {
             using var ms = new MemoryStream();

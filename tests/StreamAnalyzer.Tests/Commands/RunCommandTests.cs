@@ -55,12 +55,13 @@ public class RunCommandTests
         Assert.True(aligned > shifted + 0.15, $"aligned recall {aligned:F3} vs shifted {shifted:F3}");
     }
 
-    private static double Recall(JsonElement[] records, JsonElement[] truth, int shift)
+    /// <summary>Share of ground-truth objects matched (same class, IoU >= 0.5) by a detection of at least <paramref name="minConfidence"/>, records shifted by <paramref name="shift"/> frames.</summary>
+    internal static double Recall(JsonElement[] records, JsonElement[] truth, int shift, double minConfidence = 0.5)
     {
         int found = 0, total = 0;
         for (int i = 0; i + shift < truth.Length && i < records.Length; i++)
         {
-            var detections = records[i].GetProperty("detections").EnumerateArray().Where(d => d.GetProperty("confidence").GetDouble() >= 0.5).ToList();
+            var detections = records[i].GetProperty("detections").EnumerateArray().Where(d => d.GetProperty("confidence").GetDouble() >= minConfidence).ToList();
             foreach (var obj in truth[i + shift].GetProperty("objects").EnumerateArray())
             {
                 total++;
