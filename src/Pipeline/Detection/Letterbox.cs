@@ -10,8 +10,9 @@ public static class Letterbox
     {
         double r = Math.Min(o.Height / (double)height, o.Width / (double)width);
         if (!o.ScaleUp) r = Math.Min(r, 1.0);
-        int newW = (int)Math.Round(width * r, MidpointRounding.ToEven);
-        int newH = (int)Math.Round(height * r, MidpointRounding.ToEven);
+        // At least one pixel each way: a 1x5000 strip scales to 0 rows upstream (and cannot be resized).
+        int newW = Math.Max(1, (int)Math.Round(width * r, MidpointRounding.ToEven));
+        int newH = Math.Max(1, (int)Math.Round(height * r, MidpointRounding.ToEven));
         double dw = o.Width - newW, dh = o.Height - newH;
         if (o.Auto)
         {

@@ -1,13 +1,17 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Runtime.InteropServices;
 using OpenCvSharp;
+using StreamAnalyzer.Pipeline.Runtime;
 
 namespace StreamAnalyzer.Pipeline.Sinks;
 
 /// <summary>
 /// H.264 MP4 (browser-playable) through the system ffmpeg: raw BGR frames go to its stdin; closing stdin makes it
-/// finish the file. ffmpeg runs in its own session (setsid) so a Ctrl+C in the terminal reaches only us, and we
-/// close the file cleanly.
+/// finish the file. The MP4 is fragmented, with a key frame and a fragment every second, so whatever was written
+/// stays playable up to the last second if the disk fills up, ffmpeg dies or the machine loses power. ffmpeg runs
+/// in its own session so a Ctrl+C in the terminal reaches only us, and we close the file cleanly. Frames of odd
+/// width or height (which libx264's 4:2:0 cannot take) are padded by one pixel.
 /// </summary>
 public sealed class FfmpegVideoWriter : IVideoWriter
 {
@@ -27,19 +31,20 @@ public sealed class FfmpegVideoWriter : IVideoWriter
         _height = height;
         _timeline = new VideoTimeline(fps);
         _buffer = new byte[width * height * 3];
-        string ffmpeg = VideoEncoders.FfmpegPath ?? throw new InvalidOperationException("ffmpeg not found");
-        var psi = new ProcessStartInfo(VideoEncoders.SetsidPath ?? ffmpeg)
+        string ffmpeg = Ffmpeg.FfmpegPath ?? throw new InvalidOperationException("ffmpeg not found");
+        string rate = fps.ToString("0.######", CultureInfo.InvariantCulture);
+        int keyInterval = Math.Max(1, (int)Math.Round(fps));
+        var arguments = new List<string>
         {
-            RedirectStandardInput = true, RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false,
+            "-hide_banner", "-loglevel", "error", "-y", "-f", "rawvideo", "-pix_fmt", "bgr24", "-s", $"{width}x{height}", "-r", rate, "-i", "-",
         };
-        if (VideoEncoders.SetsidPath is not null) psi.ArgumentList.Add(ffmpeg);
-        foreach (var a in new[]
-        {
-            "-hide_banner", "-loglevel", "error", "-y", "-f", "rawvideo", "-pix_fmt", "bgr24", "-s", $"{width}x{height}",
-            "-r", fps.ToString("0.######", System.Globalization.CultureInfo.InvariantCulture), "-i", "-",
-            "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", "-movflags", "+faststart", path,
-        }) psi.ArgumentList.Add(a);
-        _process = Process.Start(psi) ?? throw new InvalidOperationException("ffmpeg did not start");
+        if (width % 2 != 0 || height % 2 != 0) arguments.AddRange(["-vf", "pad=ceil(iw/2)*2:ceil(ih/2)*2"]);
+        arguments.AddRange(
+        [
+            "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", "-g", keyInterval.ToString(CultureInfo.InvariantCulture),
+            "-movflags", "+frag_keyframe+empty_moov+default_base_moof", "-flush_packets", "1", "-f", "mp4", path,
+        ]);
+        _process = Ffmpeg.Start(ffmpeg, arguments);
         _stdin = _process.StandardInput.BaseStream;
         _stderr = _process.StandardError.ReadToEndAsync();
         _ = _process.StandardOutput.ReadToEndAsync();
@@ -56,21 +61,22 @@ public sealed class FfmpegVideoWriter : IVideoWriter
     {
         if (frame.Width != _width || frame.Height != _height)
             throw new InvalidOperationException($"{Path}: frame size changed from {_width}x{_height} to {frame.Width}x{frame.Height}");
+        int copies = _timeline.CopiesFor(timestampMs);
+        if (copies == 0) return;
         int row = _width * 3;
         for (int y = 0; y < _height; y++) Marshal.Copy(frame.Ptr(y), _buffer, y * row, row);
-        int copies = _timeline.CopiesFor(timestampMs);
         try
         {
             for (int i = 0; i < copies; i++) _stdin.Write(_buffer);
         }
         catch (IOException e)
         {
-            throw new IOException($"{Path}: ffmpeg stopped accepting frames: {Finish()}", e);
+            throw new IOException($"{Path}: recording stopped after {FramesWritten} frames: {Finish()} (what was written before plays)", e);
         }
         FramesWritten += copies;
     }
 
-    /// <summary>Closes ffmpeg's input and waits for it to finish the file; returns its error output if it failed.</summary>
+    /// <summary>Closes ffmpeg's input and waits for it to finish the file; returns why it failed, or "".</summary>
     private string Finish()
     {
         if (_finished) return "";
@@ -78,7 +84,9 @@ public sealed class FfmpegVideoWriter : IVideoWriter
         try { _stdin.Dispose(); } catch (IOException) { }
         if (!_process.WaitForExit(TimeSpan.FromSeconds(60))) _process.Kill();
         string err = _stderr.Wait(TimeSpan.FromSeconds(5)) ? _stderr.Result.Trim() : "";
-        return _process.ExitCode == 0 ? "" : $"ffmpeg exited with {_process.ExitCode}: {err}";
+        if (_process.ExitCode == 0) return "";
+        string last = err.Split('\n', StringSplitOptions.RemoveEmptyEntries).LastOrDefault()?.Trim() ?? "";
+        return $"ffmpeg exited with {_process.ExitCode}" + (last.Length > 0 ? $" ({last})" : "");
     }
 
     /// <inheritdoc/>

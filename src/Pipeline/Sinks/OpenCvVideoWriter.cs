@@ -32,6 +32,7 @@ public sealed class OpenCvVideoWriter : IVideoWriter
     {
         int copies = _timeline.CopiesFor(timestampMs);
         for (int i = 0; i < copies; i++) _writer.Write(frame);
+        if (copies > 0 && !_writer.IsOpened()) throw new IOException($"{Path}: OpenCV stopped writing this file");
         FramesWritten += copies;
     }
 

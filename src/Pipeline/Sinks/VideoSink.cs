@@ -30,7 +30,7 @@ public sealed class VideoSink(Func<int, string> outputFor, Func<int, double> fps
         {
             string path = outputFor(source);
             Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
-            Cv2.ImWrite(path, image);
+            if (!Cv2.ImWrite(path, image)) throw new IOException($"{path}: the annotated image could not be written (disk full, or no permission?)");
             _written.Add(path);
             return;
         }

@@ -1,8 +1,6 @@
 using System.Diagnostics;
-using System.Globalization;
 using OpenCvSharp;
 using StreamAnalyzer.Pipeline.Runtime;
-using StreamAnalyzer.Pipeline.Sinks;
 
 namespace StreamAnalyzer.Pipeline.Sources;
 
@@ -27,18 +25,17 @@ public sealed class FfmpegStreamSource : IFrameSource
     {
         Name = url;
         _stallTimeout = stallTimeout;
-        string ffmpeg = VideoEncoders.FfmpegPath ?? throw new UserInputException($"{url}: reading network streams needs ffmpeg, which is not installed");
-        string ffprobe = Path.Combine(Path.GetDirectoryName(ffmpeg)!, OperatingSystem.IsWindows() ? "ffprobe.exe" : "ffprobe");
-        (_width, _height, Fps) = Probe(ffprobe, url, openTimeout);
+        string ffmpeg = Ffmpeg.FfmpegPath ?? throw new UserInputException($"{url}: reading network streams needs ffmpeg, which is not installed");
+        if (Ffmpeg.FfprobePath is null) throw new UserInputException($"{url}: reading network streams needs ffprobe (part of ffmpeg), which is not installed");
+        var info = Ffmpeg.Probe(url, openTimeout, out string error);
+        if (info is null)
+            throw new UserInputException(error.StartsWith("no answer", StringComparison.Ordinal)
+                ? $"{url}: no video stream answered within {openTimeout.TotalSeconds:0} s (wrong address, or the camera is down)"
+                : $"{url}: cannot open the stream ({error})");
+        (_width, _height) = (info.Width, info.Height);
+        Fps = info.AverageFps > 0 ? info.AverageFps : info.NominalFps > 0 ? info.NominalFps : 25;
         _buffer = new byte[_width * _height * 3];
-        var psi = new ProcessStartInfo(VideoEncoders.SetsidPath ?? ffmpeg)
-        {
-            RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false,
-        };
-        if (VideoEncoders.SetsidPath is not null) psi.ArgumentList.Add(ffmpeg);
-        foreach (var a in new[] { "-hide_banner", "-loglevel", "error", "-nostdin", "-i", url, "-an", "-f", "rawvideo", "-pix_fmt", "bgr24", "-" })
-            psi.ArgumentList.Add(a);
-        _process = Process.Start(psi) ?? throw new UserInputException($"{url}: ffmpeg did not start");
+        _process = Ffmpeg.Start(ffmpeg, ["-hide_banner", "-loglevel", "error", "-nostdin", "-i", url, "-an", "-f", "rawvideo", "-pix_fmt", "bgr24", "-"]);
         _stdout = _process.StandardOutput.BaseStream;
         _stderr = _process.StandardError.ReadToEndAsync();
         // Killing ffmpeg unblocks a read that waits on a stalled stream.
@@ -116,36 +113,5 @@ public sealed class FfmpegStreamSource : IFrameSource
         Kill();
         _process.WaitForExit(5000);
         _process.Dispose();
-    }
-
-    private static (int Width, int Height, double Fps) Probe(string ffprobe, string url, TimeSpan timeout)
-    {
-        var psi = new ProcessStartInfo(ffprobe) { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false };
-        foreach (var arg in new[] { "-v", "error", "-select_streams", "v:0", "-show_entries", "stream=width,height,avg_frame_rate,r_frame_rate", "-of", "default=nw=1", url })
-            psi.ArgumentList.Add(arg);
-        using var p = Process.Start(psi) ?? throw new UserInputException($"{url}: ffprobe did not start");
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        if (!p.WaitForExit(timeout))
-        {
-            p.Kill(entireProcessTree: true);
-            throw new UserInputException($"{url}: no video stream answered within {timeout.TotalSeconds:0} s (wrong address, or the camera is down)");
-        }
-        var fields = stdout.Result.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Split('=', 2))
-            .Where(kv => kv.Length == 2).GroupBy(kv => kv[0]).ToDictionary(g => g.Key, g => g.First()[1].Trim());
-        if (p.ExitCode != 0 || !fields.TryGetValue("width", out var w) || !fields.TryGetValue("height", out var h))
-        {
-            string reason = stderr.Result.Trim().Split('\n').LastOrDefault()?.Trim() ?? "";
-            throw new UserInputException($"{url}: cannot open the stream" + (reason.Length > 0 ? $" ({reason})" : ""));
-        }
-        double fps = Rate(fields.GetValueOrDefault("avg_frame_rate")) is > 0 and < 1000 and var a ? a : Rate(fields.GetValueOrDefault("r_frame_rate")) is > 0 and < 1000 and var r ? r : 25;
-        return (int.Parse(w, CultureInfo.InvariantCulture), int.Parse(h, CultureInfo.InvariantCulture), fps);
-    }
-
-    private static double Rate(string? text)
-    {
-        if (text is null) return 0;
-        var parts = text.Split('/');
-        return parts.Length == 2 && double.TryParse(parts[0], CultureInfo.InvariantCulture, out var n) && double.TryParse(parts[1], CultureInfo.InvariantCulture, out var d) && d > 0 ? n / d : 0;
     }
 }

@@ -32,7 +32,20 @@ public static class SourceCatalog
             var lines = File.ReadAllLines(spec).Select(l => l.Trim()).Where(l => l.Length > 0 && !l.StartsWith('#')).ToArray();
             if (lines.Length == 0) throw new UserInputException($"{spec}: the source list is empty");
             string baseDir = Path.GetDirectoryName(Path.GetFullPath(spec))!;
-            return lines.SelectMany(l => ResolveOne(Path.IsPathRooted(l) || l.Contains("://") ? l : Path.Combine(baseDir, l), live, notice)).ToArray();
+            // An entry that names nothing is reported when its turn comes; the others still run.
+            return lines.SelectMany(l =>
+            {
+                string entry = Path.IsPathRooted(l) || l.Contains("://") ? l : Path.Combine(baseDir, l);
+                try
+                {
+                    return ResolveOne(entry, live, notice);
+                }
+                catch (UserInputException e)
+                {
+                    string message = $"{spec}: {e.Message}";
+                    return [new Entry(entry, () => throw new UserInputException(message))];
+                }
+            }).ToArray();
         }
         return ResolveOne(spec, live, notice);
     }

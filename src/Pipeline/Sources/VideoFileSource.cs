@@ -19,9 +19,12 @@ public sealed class VideoFileSource : IFrameSource
         if (!_capture.IsOpened())
         {
             _capture.Dispose();
-            throw new UserInputException($"{path}: cannot open as a video (corrupt or unsupported format)");
+            throw new UserInputException($"{path}: cannot open as a video (damaged, truncated before its index, or an unsupported format)");
         }
-        Fps = _capture.Fps is > 0 and < 1000 ? _capture.Fps : 0;
+        // The rate frames are laid on: ffprobe's base rate where it can tell (OpenCV reports the average, which is
+        // lower for a variable-rate file that skips frames), else OpenCV's.
+        double opencvFps = _capture.Fps is > 0 and < 1000 ? _capture.Fps : 0;
+        Fps = Ffmpeg.Probe(path, TimeSpan.FromSeconds(10), out _) is { TimelineFps: > 0 } probe ? probe.TimelineFps : opencvFps;
         FrameCount = _capture.FrameCount > 0 ? _capture.FrameCount : null;
     }
 

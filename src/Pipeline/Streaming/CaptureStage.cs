@@ -115,12 +115,25 @@ public sealed class CaptureStage(IReadOnlyList<SourceCatalog.Entry> sources, Pip
                     delivered++;
                     statistics.FrameCaptured();
                 }
+                if (!stop.IsCancellationRequested) ReportShortSource(source, frameIndex);
             }
             finally
             {
                 SourceEnded?.Invoke(index, delivered);
             }
         }
+    }
+
+    // A file that decodes to nothing, or to fewer frames than its container lists, is damaged or truncated: the
+    // frames read were processed, and the run reports the rest as missing (a container's count can be an estimate
+    // off by a frame or two, hence the tolerance).
+    private void ReportShortSource(IFrameSource source, long read)
+    {
+        if (source.IsImage) return;
+        if (read == 0)
+            statistics.SourceErrors.Enqueue($"{source.Name}: no frame could be decoded (the file is damaged or not a video)");
+        else if (source.FrameCount is long listed && read < listed - Math.Max(2, listed / 100))
+            statistics.SourceErrors.Enqueue($"{source.Name}: ended after {read} of {listed} frames (truncated or damaged); the frames read were processed");
     }
 
     private async Task ReadLiveSourceAsync(int index, SourceCatalog.Entry entry, ChannelWriter<Frame> output, CancellationToken stop)

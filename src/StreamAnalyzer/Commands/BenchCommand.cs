@@ -22,18 +22,18 @@ internal static class BenchCommand
         var source = new Option<string>("--source") { Description = "image to run on", Required = true };
         var imgSize = CommonOptions.ImageSize();
         var conf = CommonOptions.ConfThreshold(0.25f);
-        var method = new Option<string>("--method") { Description = "CAM method", DefaultValueFactory = _ => "gradcam" };
+        var method = CommonOptions.CamMethodOption("--method");
         var layers = new Option<string>("--layers") { Description = "auto, neck or indices", DefaultValueFactory = _ => "auto" };
-        var topK = new Option<int>("--top-k") { Description = "detections explained", DefaultValueFactory = _ => 3 };
-        var runs = new Option<int>("--runs") { Description = "timed repetitions (after 3 warm-up runs)", DefaultValueFactory = _ => 10 };
-        var threads = new Option<int>("--threads") { Description = "libtorch intra-op threads (0: libtorch's default)", DefaultValueFactory = _ => 0 };
+        var topK = CommonOptions.TopK();
+        var runs = new Option<int>("--runs") { Description = "timed repetitions (after 3 warm-up runs)", DefaultValueFactory = _ => 10 }.AtLeast(1);
+        var threads = new Option<int>("--threads") { Description = "libtorch intra-op threads (0: libtorch's default)", DefaultValueFactory = _ => 0 }.AtLeast(0);
         var device = CommonOptions.Device();
         var command = new Command("bench", "Time detection alone and detection + explanation of the top-K detections on one image")
         {
             weights, source, imgSize, conf, method, layers, topK, runs, threads, device,
         };
         command.SetAction(p => CommandRunner.Run(() => Execute(p.GetValue(weights)!.FullName, p.GetValue(source)!, p.GetValue(imgSize),
-            p.GetValue(conf), p.GetValue(method)!, p.GetValue(layers)!, Math.Max(1, p.GetValue(topK)), Math.Max(1, p.GetValue(runs)),
+            p.GetValue(conf), p.GetValue(method)!, p.GetValue(layers)!, p.GetValue(topK), p.GetValue(runs),
             p.GetValue(threads), p.GetValue(device))));
         return command;
     }

@@ -23,9 +23,9 @@ internal static class CommandRunner
         {
             return Fail(e.Message);
         }
-        catch (AggregateException e) when (e.InnerExceptions.All(i => i is IOException or UserInputException))
+        catch (AggregateException e) when (e.Flatten().InnerExceptions.All(i => i is IOException or UserInputException))
         {
-            foreach (var inner in e.InnerExceptions) Console.Error.WriteLine($"error: {inner.Message}");
+            foreach (var inner in e.Flatten().InnerExceptions.Select(i => i.Message).Distinct()) Console.Error.WriteLine($"error: {inner}");
             return Failure;
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)

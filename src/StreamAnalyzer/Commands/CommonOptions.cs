@@ -17,34 +17,62 @@ internal static class CommonOptions
         DefaultValueFactory = _ => "cpu",
     };
 
-    public static Option<int> ImageSize() => new("--img-size", "--img", "--imgsz")
+    public static Option<int> ImageSize() => new Option<int>("--img-size", "--img", "--imgsz")
     {
-        Description = "inference size in pixels (rounded up to a multiple of the model stride)",
+        Description = "inference size in pixels (rounded up to a multiple of the model stride, with a notice)",
         DefaultValueFactory = _ => 640,
-    };
+    }.InRange(1, 16384);
 
     /// <summary>The confidence threshold; without <paramref name="fallback"/>, the model family's default applies when the flag is absent.</summary>
-    public static Option<float?> ConfThreshold(float? fallback = null) => new("--conf-thres", "--conf")
+    public static Option<float?> ConfThreshold(float? fallback = null) => new Option<float?>("--conf-thres", "--conf")
     {
         Description = "object confidence threshold, 0-1 (default: " + (fallback?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "the model family's: 0.25") + ")",
         DefaultValueFactory = _ => fallback,
-    };
+    }.InRange(0, 1);
 
-    public static Option<float?> IouThreshold() => new("--iou-thres", "--iou")
+    public static Option<float?> IouThreshold() => new Option<float?>("--iou-thres", "--iou")
     {
         Description = "IoU threshold for NMS, 0-1 (default: the model family's: 0.45 YOLOv5/YOLOv7, 0.7 Ultralytics)",
-    };
+    }.InRange(0, 1);
 
-    public static Option<int?> MaxDetections() => new("--max-det")
+    public static Option<int?> MaxDetections() => new Option<int?>("--max-det")
     {
         Description = "most detections kept per image (default: the model family's: 300 YOLOv7/Ultralytics, 1000 YOLOv5)",
-    };
+    }.AtLeast(1);
 
-    public static Option<int[]> Classes() => new("--classes")
+    public static Option<int[]> Classes() => new Option<int[]>("--classes")
     {
         Description = "keep only these class ids, e.g. --classes 0 2",
         AllowMultipleArgumentsPerToken = true,
-    };
+    }.EachAtLeast(0);
+
+    /// <summary>A CAM method flag (<c>--method</c> or <c>--cam-method</c>), checked when parsed.</summary>
+    public static Option<string> CamMethodOption(string name) => new Option<string>(name)
+    {
+        Description = "gradcam, gradcampp, xgradcam, hirescam, layercam, eigencam or odam",
+        DefaultValueFactory = _ => "gradcam",
+    }.Parses(m => Pipeline.Explainers.Methods.CamMethod.Parse(m));
+
+    /// <summary>A CAM target flag (<c>--target</c> or <c>--cam-target</c>), checked when parsed.</summary>
+    public static Option<string> CamTargetOption(string name) => new Option<string>(name)
+    {
+        Description = "what is differentiated: logit (class logit), prob (class probability), conf (objectness x class, or class alone without objectness)",
+        DefaultValueFactory = _ => "logit",
+    }.Parses(t => Pipeline.Explainers.Targets.CamTarget.Parse(t));
+
+    /// <summary>Detections explained per image or frame.</summary>
+    public static Option<int> TopK() => new Option<int>("--top-k")
+    {
+        Description = "explain the K most confident detections",
+        DefaultValueFactory = _ => 3,
+    }.AtLeast(1);
+
+    /// <summary>Heatmap opacity.</summary>
+    public static Option<double> Alpha() => new Option<double>("--alpha")
+    {
+        Description = "heatmap opacity, 0-1",
+        DefaultValueFactory = _ => 0.5,
+    }.InRange(0, 1);
 
     public static IReadOnlySet<int>? ClassSet(int[]? classes) => classes is { Length: > 0 } ? classes.ToHashSet() : null;
 

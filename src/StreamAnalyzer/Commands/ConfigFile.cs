@@ -34,20 +34,21 @@ internal static class ConfigFile
             if (name == "config" || !options.TryGetValue(name, out var option))
                 throw new UserInputException($"{path}: unknown key '{key}' (keys are the long flag names of `stream-analyzer {command.Name}`, e.g. img-size)");
             if (given.Contains(name)) continue; // the command line wins
-            var values = value switch
+            bool many = option.Arity.MaximumNumberOfValues > 1;
+            List<string> values = value switch
             {
                 YamlScalarNode s => [s.Value ?? ""],
-                YamlSequenceNode seq => seq.Children.Select(c => (c as YamlScalarNode)?.Value
-                    ?? throw new UserInputException($"{path}: '{key}' must be a value or a list of values")).ToList(),
-                _ => throw new UserInputException($"{path}: '{key}' must be a value or a list of values"),
+                YamlSequenceNode seq when many => seq.Children.Select(c => (c as YamlScalarNode)?.Value
+                    ?? throw new UserInputException($"{path}: '{key}' must be a list of plain values")).ToList(),
+                YamlSequenceNode => throw new UserInputException($"{path}: '{key}' takes one value, not a list"),
+                _ => throw new UserInputException($"{path}: '{key}' must be a value" + (many ? " or a list of values" : "")),
             };
-            tokens.Add("--" + name);
-            tokens.AddRange(values);
+            string[] keyTokens = ["--" + name, .. values];
+            // The parser checks the value against its option (type and range), so the error can name the key.
+            var bad = command.Parse(keyTokens).Errors.FirstOrDefault(e => !e.Message.Contains("is required", StringComparison.OrdinalIgnoreCase));
+            if (bad is not null) throw new UserInputException($"{path}: '{key}': {bad.Message}");
+            tokens.AddRange(keyTokens);
         }
-        // Let the parser check each value against its option's type, so errors name the key.
-        var check = command.Parse([.. tokens]);
-        var bad = check.Errors.FirstOrDefault(e => !e.Message.Contains("is required", StringComparison.OrdinalIgnoreCase));
-        if (bad is not null) throw new UserInputException($"{path}: {bad.Message}");
         return [.. tokens, .. args.Where((_, i) => i != at && !(i == at + 1 && !args[at].Contains('=')))];
     }
 

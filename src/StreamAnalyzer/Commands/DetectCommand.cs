@@ -22,7 +22,7 @@ internal static class DetectCommand
         var existOk = new Option<bool>("--exist-ok") { Description = "reuse <project>/<name> instead of incrementing" };
         var noSave = new Option<bool>("--nosave") { Description = "do not write annotated images" };
         var saveJson = new Option<FileInfo?>("--save-json") { Description = "write one JSON line per image (JSON Lines) to this file" };
-        var batch = new Option<int>("--batch") { Description = "images per forward pass", DefaultValueFactory = _ => 1 };
+        var batch = new Option<int>("--batch") { Description = "images per forward pass", DefaultValueFactory = _ => 1 }.AtLeast(1);
         var command = new Command("detect", "Detect objects in images and write annotated copies (and JSON lines)")
         {
             weights, source, project, name, existOk, noSave, saveJson, batch,
@@ -31,8 +31,10 @@ internal static class DetectCommand
         command.SetAction(p => CommandRunner.Run(() =>
         {
             var options = detection.Read(p);
+            var json = p.GetValue(saveJson);
+            if (json is not null) OutputLocation.EnsureFile(json.FullName, "--save-json");
             string? outDir = p.GetValue(noSave) ? null : OutputFolder.Create(p.GetValue(project)!, p.GetValue(name)!, p.GetValue(existOk));
-            return Execute(p.GetValue(weights)!.FullName, p.GetValue(source)!, options, outDir, p.GetValue(saveJson), Math.Max(1, p.GetValue(batch)));
+            return Execute(p.GetValue(weights)!.FullName, p.GetValue(source)!, options, outDir, json, p.GetValue(batch));
         }));
         return command;
     }
@@ -41,9 +43,15 @@ internal static class DetectCommand
     {
         var files = ImageFiles.Resolve(source);
         using var detector = Detector.Load(weights, options);
+        DetectionOptions.NoteImageSize(detector);
         using var json = saveJson is null ? null : new JsonLinesWriter(saveJson.FullName);
         var failures = new List<string>();
-        int done = 0, detections = 0;
+        int done = 0, detections = 0, saved = 0;
+        void Failed(string path, string reason)
+        {
+            failures.Add(path);
+            Console.Error.WriteLine($"error: {path}: {reason}");
+        }
 
         foreach (var chunk in files.Chunk(batchSize))
         {
@@ -56,14 +64,23 @@ internal static class DetectCommand
                     if (frame.Empty())
                     {
                         frame.Dispose();
-                        failures.Add(path);
-                        Console.Error.WriteLine($"error: {path}: cannot read image (missing, corrupt or not an image)");
+                        Failed(path, "cannot read image (missing, corrupt or not an image)");
                         continue;
                     }
                     frames.Add((path, frame));
                 }
                 if (frames.Count == 0) continue;
-                var results = detector.Detect(frames.Select(f => f.Frame).ToArray());
+                IReadOnlyList<DetectionResult> results;
+                try
+                {
+                    results = detector.Detect(frames.Select(f => f.Frame).ToArray());
+                }
+                catch (Exception e) when (e is OpenCVException or ArgumentException or UserInputException)
+                {
+                    // One odd image must not take the batch down: retry each alone to find it.
+                    results = frames.Select(f => DetectOne(detector, f.Path, f.Frame, Failed)).OfType<DetectionResult>().ToArray();
+                    frames = frames.Where(f => !failures.Contains(f.Path)).ToList();
+                }
                 for (int i = 0; i < frames.Count; i++)
                 {
                     var (path, frame) = frames[i];
@@ -73,11 +90,11 @@ internal static class DetectCommand
                     Console.WriteLine($"image {done + failures.Count}/{files.Count} {path}: {result.Geometry.InputHeight}x{result.Geometry.InputWidth} " +
                         $"{Summary(result)}Done. ({Ms(result.Timings.ForwardMs)}) Inference, ({Ms(result.Timings.NmsMs)}) NMS");
                     json?.Write(DetectionRecord.From(path, result));
-                    if (outDir is not null)
-                    {
-                        DetectionRenderer.Draw(frame, result.Detections);
-                        Cv2.ImWrite(Path.Combine(outDir, Path.GetFileName(path)), frame);
-                    }
+                    if (outDir is null) continue;
+                    DetectionRenderer.Draw(frame, result.Detections);
+                    string output = Path.Combine(outDir, Path.GetFileName(path));
+                    if (Cv2.ImWrite(output, frame)) saved++;
+                    else Failed(path, $"the annotated image could not be written to {output} (disk full, or no permission?)");
                 }
             }
             finally
@@ -87,9 +104,22 @@ internal static class DetectCommand
         }
 
         Console.WriteLine($"{done} image(s), {detections} detection(s)" +
-            (outDir is null ? "" : $"; results saved to {outDir}") + (json is null ? "" : $"; JSON lines in {json.Path}"));
+            (outDir is null ? "" : $"; {saved} annotated image(s) saved to {outDir}") + (json is null ? "" : $"; JSON lines in {json.Path}"));
         if (failures.Count == 0) return 0;
-        return CommandRunner.Fail($"{failures.Count} of {files.Count} image(s) could not be read: {string.Join(", ", failures)}");
+        return CommandRunner.Fail($"{failures.Distinct().Count()} of {files.Count} image(s) failed: {string.Join(", ", failures.Distinct())}");
+    }
+
+    private static DetectionResult? DetectOne(Detector detector, string path, Mat frame, Action<string, string> failed)
+    {
+        try
+        {
+            return detector.Detect(frame);
+        }
+        catch (Exception e) when (e is OpenCVException or ArgumentException or UserInputException)
+        {
+            failed(path, $"cannot be processed ({frame.Width}x{frame.Height}): {e.Message}");
+            return null;
+        }
     }
 
     private static string Summary(DetectionResult result) => string.Concat(result.Detections.GroupBy(d => d.ClassName)

@@ -27,6 +27,14 @@ internal sealed class DetectionOptions
         for (int i = 0; i < all.Length; i++) command.Options.Insert(index + i, all[i]);
     }
 
+    /// <summary>Says so when the model's stride rounds <c>--img-size</c> up (upstream's <c>check_img_size</c> warns too).</summary>
+    public static void NoteImageSize(Detector detector)
+    {
+        int requested = detector.Options.ImageSize, used = detector.LetterboxSettings.Height;
+        if (requested != used)
+            Console.Error.WriteLine($"note: --img-size {requested} is not a multiple of the model's largest stride {detector.Model.MaxStride}: using {used}");
+    }
+
     /// <summary>The detector settings the flags give.</summary>
     public DetectorOptions Read(ParseResult p) => new(
         p.GetValue(_imgSize),

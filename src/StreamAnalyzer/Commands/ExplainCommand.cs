@@ -21,16 +21,16 @@ internal static class ExplainCommand
     {
         var weights = CommonOptions.Weights();
         var source = new Option<string>("--source") { Description = "image file, folder of images, or glob", Required = true };
-        var method = new Option<string>("--method") { Description = "gradcam, gradcampp, xgradcam, hirescam, layercam, eigencam or odam", DefaultValueFactory = _ => "gradcam" };
+        var method = CommonOptions.CamMethodOption("--method");
         var layers = new Option<string>("--layers") { Description = "auto (the head input at each detection's level), neck (head inputs and the layers feeding them, fused) or layer indices, e.g. 74,75,76", DefaultValueFactory = _ => "auto" };
-        var topK = new Option<int>("--top-k") { Description = "explain the K most confident detections", DefaultValueFactory = _ => 3 };
-        var target = new Option<string>("--target") { Description = "what is differentiated: logit (class logit), prob (class probability), conf (obj x cls)", DefaultValueFactory = _ => "logit" };
+        var topK = CommonOptions.TopK();
+        var target = CommonOptions.CamTargetOption("--target");
         var imgSize = CommonOptions.ImageSize();
         var conf = CommonOptions.ConfThreshold(0.45f);
         var iou = CommonOptions.IouThreshold();
         var device = CommonOptions.Device();
         var saveNpy = new Option<bool>("--save-npy") { Description = "also write the raw maps (letterboxed input size, float32 .npy) and <image>.json" };
-        var alpha = new Option<double>("--alpha") { Description = "heatmap opacity", DefaultValueFactory = _ => 0.5 };
+        var alpha = CommonOptions.Alpha();
         var inBox = new Option<bool>("--norm-in-box") { Description = "renormalise each map inside its detection's box" };
         var project = new Option<string>("--project") { DefaultValueFactory = _ => Path.Combine("runs", "explain"), Description = "results go to <project>/<name>" };
         var name = new Option<string>("--name") { DefaultValueFactory = _ => "exp", Description = "results folder name" };
@@ -52,7 +52,7 @@ internal static class ExplainCommand
             int failures = 0;
             foreach (var file in files)
             {
-                if (!ExplainImage(file, detector, explainer, Math.Max(1, p.GetValue(topK)), outDir, p.GetValue(saveNpy), p.GetValue(alpha), p.GetValue(inBox)))
+                if (!ExplainImage(file, detector, explainer, p.GetValue(topK), outDir, p.GetValue(saveNpy), p.GetValue(alpha), p.GetValue(inBox)))
                     failures++;
             }
             Console.WriteLine($"results saved to {outDir}");

@@ -12,7 +12,7 @@ internal static class OutputFolder
             while (Directory.Exists(path + n)) n++;
             path += n;
         }
-        Directory.CreateDirectory(path);
+        StreamAnalyzer.Pipeline.Sinks.OutputLocation.EnsureFolder(path, "--project/--name");
         return path;
     }
 }

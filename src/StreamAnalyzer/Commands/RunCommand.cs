@@ -25,27 +25,27 @@ internal static class RunCommand
         var weights = CommonOptions.Weights();
         var source = new Option<string>("--source") { Description = "video or image file, folder, glob, or .txt list of sources", Required = true };
         var detection = new DetectionOptions();
-        var batch = new Option<int>("--batch") { Description = "frames per forward pass (across sources)", DefaultValueFactory = _ => 1 };
-        var batchTimeout = new Option<int>("--batch-timeout-ms") { Description = "longest wait to fill a batch", DefaultValueFactory = _ => 20 };
-        var vidStride = new Option<int>("--vid-stride") { Description = "process every Nth frame of a video", DefaultValueFactory = _ => 1 };
-        var camMethod = new Option<string>("--cam-method") { Description = "gradcam, gradcampp, xgradcam, hirescam, layercam, eigencam, odam", DefaultValueFactory = _ => "gradcam" };
-        var camEvery = new Option<int>("--cam-every") { Description = "explain every Nth frame of each source (0 = never)", DefaultValueFactory = _ => 0 };
+        var batch = new Option<int>("--batch") { Description = "frames per forward pass (across sources)", DefaultValueFactory = _ => 1 }.AtLeast(1);
+        var batchTimeout = new Option<int>("--batch-timeout-ms") { Description = "longest wait to fill a batch", DefaultValueFactory = _ => 20 }.AtLeast(0);
+        var vidStride = new Option<int>("--vid-stride") { Description = "process every Nth frame of a video", DefaultValueFactory = _ => 1 }.AtLeast(1);
+        var camMethod = CommonOptions.CamMethodOption("--cam-method");
+        var camEvery = new Option<int>("--cam-every") { Description = "explain every Nth frame of each source (0 = never)", DefaultValueFactory = _ => 0 }.AtLeast(0);
         var camHold = new Option<bool>("--cam-hold") { Description = "keep showing the last map between explained frames (--cam-hold false: only on explained frames)", DefaultValueFactory = _ => true };
-        var camTarget = new Option<string>("--cam-target") { Description = "logit, prob or conf", DefaultValueFactory = _ => "logit" };
-        var topK = new Option<int>("--top-k") { Description = "detections explained per frame", DefaultValueFactory = _ => 3 };
+        var camTarget = CommonOptions.CamTargetOption("--cam-target");
+        var topK = CommonOptions.TopK();
         var layers = new Option<string>("--layers") { Description = "auto, neck, or layer indices / submodule paths", DefaultValueFactory = _ => "auto" };
-        var alpha = new Option<double>("--alpha") { Description = "heatmap opacity", DefaultValueFactory = _ => 0.5 };
+        var alpha = CommonOptions.Alpha();
         var noOverlay = new Option<bool>("--no-overlay") { Description = "no fps/latency text on the frames" };
         var save = new Option<string?>("--save") { Description = "annotated output: an .mp4 for one video source, else a folder (one file per source)" };
         var saveJson = new Option<string?>("--save-json") { Description = "one JSON line per processed frame" };
         var saveTxt = new Option<string?>("--save-txt") { Description = "folder for yolov7-style label files" };
         var saveConf = new Option<bool>("--save-conf") { Description = "add the confidence to --save-txt lines" };
         var viewImg = new Option<bool>("--view-img") { Description = "show a live window (q/Esc quit, space pause, h heatmap on/off)" };
-        var duration = new Option<double>("--duration") { Description = "stop after this many seconds (0: when the sources end, or Ctrl+C)", DefaultValueFactory = _ => 0 };
-        var maxStaleness = new Option<int>("--max-staleness-ms") { Description = "drop live frames older than this before inference (0: no limit)", DefaultValueFactory = _ => 0 };
-        var openTimeout = new Option<double>("--open-timeout") { Description = "seconds a live source has to answer when opened", DefaultValueFactory = _ => 10 };
-        var stallTimeout = new Option<double>("--stall-timeout") { Description = "seconds without a frame before a live source reconnects", DefaultValueFactory = _ => 5 };
-        var maxReconnects = new Option<int>("--max-reconnects") { Description = "give up after this many failed reconnections in a row (0: never)", DefaultValueFactory = _ => 0 };
+        var duration = new Option<double>("--duration") { Description = "stop after this many seconds (0: when the sources end, or Ctrl+C)", DefaultValueFactory = _ => 0 }.AtLeast(0);
+        var maxStaleness = new Option<int>("--max-staleness-ms") { Description = "drop live frames older than this before inference (0: no limit)", DefaultValueFactory = _ => 0 }.AtLeast(0);
+        var openTimeout = new Option<double>("--open-timeout") { Description = "seconds a live source has to answer when opened", DefaultValueFactory = _ => 10 }.InRange(0.1, 3600);
+        var stallTimeout = new Option<double>("--stall-timeout") { Description = "seconds without a frame before a live source reconnects", DefaultValueFactory = _ => 5 }.InRange(0.1, 3600);
+        var maxReconnects = new Option<int>("--max-reconnects") { Description = "give up after this many failed reconnections in a row (0: never)", DefaultValueFactory = _ => 0 }.AtLeast(0);
         var config = new Option<string?>("--config") { Description = "YAML file of settings (keys are these flag names); flags override it" };
         var noFuse = CommonOptions.NoFuse();
         var command = new Command("run", "Run the streaming pipeline: detect (and explain every Nth frame) on videos and images, write annotated video and JSON lines")
@@ -62,14 +62,14 @@ internal static class RunCommand
                 detection.Read(p),
                 new PipelineOptions
                 {
-                    Batch = Positive(p.GetValue(batch), "--batch"), BatchTimeout = TimeSpan.FromMilliseconds(Math.Max(0, p.GetValue(batchTimeout))),
-                    VidStride = Positive(p.GetValue(vidStride), "--vid-stride"), CamEvery = Math.Max(0, p.GetValue(camEvery)), CamHold = p.GetValue(camHold),
-                    TopK = Positive(p.GetValue(topK), "--top-k"), Alpha = Math.Clamp(p.GetValue(alpha), 0, 1), Overlay = !p.GetValue(noOverlay),
-                    MaxStaleness = TimeSpan.FromMilliseconds(Math.Max(0, p.GetValue(maxStaleness))),
+                    Batch = p.GetValue(batch), BatchTimeout = TimeSpan.FromMilliseconds(p.GetValue(batchTimeout)),
+                    VidStride = p.GetValue(vidStride), CamEvery = p.GetValue(camEvery), CamHold = p.GetValue(camHold),
+                    TopK = p.GetValue(topK), Alpha = p.GetValue(alpha), Overlay = !p.GetValue(noOverlay),
+                    MaxStaleness = TimeSpan.FromMilliseconds(p.GetValue(maxStaleness)),
                     Live = new LiveSourceOptions
                     {
-                        OpenTimeout = Seconds(p.GetValue(openTimeout), "--open-timeout"), StallTimeout = Seconds(p.GetValue(stallTimeout), "--stall-timeout"),
-                        MaxReconnects = Math.Max(0, p.GetValue(maxReconnects)),
+                        OpenTimeout = TimeSpan.FromSeconds(p.GetValue(openTimeout)), StallTimeout = TimeSpan.FromSeconds(p.GetValue(stallTimeout)),
+                        MaxReconnects = p.GetValue(maxReconnects),
                     },
                 },
                 p.GetValue(camMethod)!, p.GetValue(camTarget)!, p.GetValue(layers)!, !p.GetValue(noFuse),
@@ -82,11 +82,6 @@ internal static class RunCommand
     /// <summary>Everything `run` needs, after the config file and flags are merged.</summary>
     private sealed record RunSettings(string Weights, string Source, DetectorOptions Detector, PipelineOptions Pipeline, string CamMethod,
         string CamTarget, string Layers, bool Fuse, string? Save, string? SaveJson, string? SaveTxt, bool SaveConf, bool ViewImg, double Duration);
-
-    private static TimeSpan Seconds(double value, string flag) =>
-        value > 0 ? TimeSpan.FromSeconds(value) : throw new UserInputException($"{flag} must be more than 0 seconds, got {value}");
-
-    private static int Positive(int value, string flag) => value >= 1 ? value : throw new UserInputException($"{flag} must be at least 1, got {value}");
 
     private static async Task<int> ExecuteAsync(RunSettings s)
     {
@@ -112,14 +107,20 @@ internal static class RunCommand
         var target = CamTarget.Parse(s.CamTarget);
         if (s.Save is null && s.SaveJson is null && s.SaveTxt is null && !s.ViewImg)
             Console.Error.WriteLine("note: no --save, --save-json or --save-txt: results are counted but not written");
+        var names = sources.Select(e => e.Name).ToArray();
+        bool IsImage(int i) => !sources[i].IsLive && ImageFiles.Extensions.Contains(Path.GetExtension(names[i]));
+        // Every output location is checked before anything is loaded or written.
+        var savePaths = s.Save is null ? null : OutputPaths.Plan(s.Save, names, IsImage);
+        foreach (var path in savePaths ?? []) OutputLocation.EnsureFile(path, "--save");
+        if (s.SaveJson is not null) OutputLocation.EnsureFile(s.SaveJson, "--save-json");
+        if (s.SaveTxt is not null) OutputLocation.EnsureFolder(s.SaveTxt, "--save-txt");
 
         using var model = YoloModel.Load(s.Weights, s.Fuse);
         using var detector = new Detector(model, s.Detector);
+        DetectionOptions.NoteImageSize(detector);
         var explainer = s.Pipeline.CamEvery > 0 ? new CamExplainer(model, method, target, LayerSelection.Parse(s.Layers, model)) : null;
         var pipeline = new AnalysisPipeline(detector, explainer, s.Pipeline) { Log = Log };
 
-        var names = sources.Select(e => e.Name).ToArray();
-        bool IsImage(int i) => !sources[i].IsLive && ImageFiles.Extensions.Contains(Path.GetExtension(names[i]));
         var fps = new double[sources.Count];
         pipeline.SourceOpened += (i, src) => fps[i] = src.Fps;
         pipeline.Statistics.ExpectedFrames = ExpectedFrames(sources, s.Pipeline.VidStride);
@@ -129,9 +130,8 @@ internal static class RunCommand
         VideoSink? video = null;
         try
         {
-            if (s.Save is not null)
+            if (savePaths is { } paths)
             {
-                var paths = OutputPaths.Plan(s.Save, names, IsImage);
                 video = new VideoSink(i => paths[i], i => fps[i], IsImage, s.Pipeline.VidStride);
                 sinks.Add(video);
                 if (Enumerable.Range(0, names.Length).Any(i => !IsImage(i))) Console.Error.WriteLine(VideoEncoders.Notice);

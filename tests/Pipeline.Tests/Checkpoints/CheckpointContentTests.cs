@@ -13,7 +13,7 @@ public class CheckpointContentTests
     public void TrainingCheckpointWithNumpyObjectsLoadsWithoutRunningThem()
     {
         // Written by upstream training: best_fitness etc. are pickled numpy objects, which must be skipped as data.
-        var ckpt = YoloCheckpoint.Load(Fixtures.Require("shapes", "yolov7-tiny-shapes.pt"));
+        var ckpt = YoloCheckpoint.Load(Fixtures.ShapesModel);
         Assert.Equal(["circle", "square", "triangle"], ckpt.Names);
         Assert.Equal([8f, 16f, 32f], ckpt.Strides);
         Assert.Equal(3L, ckpt.Yaml["nc"]);
@@ -51,7 +51,7 @@ public class CheckpointContentTests
     [SkippableFact]
     public void UltralyticsClassNamesComeFromTheNamesDictAndStridesFromTheModel()
     {
-        var ckpt = YoloCheckpoint.Load(Fixtures.Require("ultralytics", "yolov8n-shapes.pt"));
+        var ckpt = YoloCheckpoint.Load(Fixtures.Yolov8ShapesModel);
         Assert.Equal(["circle", "square", "triangle"], ckpt.Names);
         Assert.Equal([8f, 16f, 32f], ckpt.Strides);
         Assert.Equal(16L, ckpt.Root.Find("model.22")!.Long("reg_max"));

@@ -8,7 +8,6 @@ namespace StreamAnalyzer.Pipeline.Tests.Checkpoints;
 /// <summary>Malformed and hostile checkpoints give a specific error naming the file, and never run anything.</summary>
 public class CheckpointReaderFailureTests
 {
-    private const string Tiny = "yolov7-tiny-random.pt";
 
     private static CheckpointException LoadFails(string path) =>
         Assert.Throws<CheckpointException>(() => { using var _ = YoloModel.Load(path); });
@@ -28,7 +27,7 @@ public class CheckpointReaderFailureTests
     public void ATruncatedCheckpointIsReportedAsDamagedOrTruncated()
     {
         using var dir = new TempDirectory();
-        var bytes = File.ReadAllBytes(Fixtures.Require("yolov7", Tiny));
+        var bytes = File.ReadAllBytes(Fixtures.ShapesModel);
         var path = dir.File("truncated.pt");
         File.WriteAllBytes(path, bytes[..(bytes.Length / 2)]);
         var e = LoadFails(path);
@@ -100,7 +99,7 @@ public class CheckpointReaderFailureTests
         using var dir = new TempDirectory();
         var path = dir.File("short.pt");
         bool cut = false;
-        CheckpointSurgery.Rewrite(Fixtures.Require("yolov7", Tiny), path, (name, data) =>
+        CheckpointSurgery.Rewrite(Fixtures.ShapesModel, path, (name, data) =>
         {
             if (cut || !name.Contains("/data/")) return data;
             cut = true;
@@ -115,7 +114,7 @@ public class CheckpointReaderFailureTests
     {
         using var dir = new TempDirectory();
         var path = dir.File("missing.pt");
-        CheckpointSurgery.Rewrite(Fixtures.Require("yolov7", Tiny), path, (name, data) => name.EndsWith("/data/0") ? null : data);
+        CheckpointSurgery.Rewrite(Fixtures.ShapesModel, path, (name, data) => name.EndsWith("/data/0") ? null : data);
         Assert.Matches(@"storage '.*/data/0' is missing", LoadFails(path).Message);
     }
 
@@ -124,7 +123,7 @@ public class CheckpointReaderFailureTests
     {
         using var dir = new TempDirectory();
         var path = dir.File("c3.pt");
-        CheckpointSurgery.Rewrite(Fixtures.Require("yolov7", Tiny), path, (name, data) =>
+        CheckpointSurgery.Rewrite(Fixtures.ShapesModel, path, (name, data) =>
         {
             if (!name.EndsWith("data.pkl")) return data;
             int yaml = CheckpointSurgery.IndexOf(data, CheckpointSurgery.BinUnicode("yaml"));
@@ -139,7 +138,7 @@ public class CheckpointReaderFailureTests
     {
         using var dir = new TempDirectory();
         var path = dir.File("wide.pt");
-        CheckpointSurgery.Rewrite(Fixtures.Require("yolov7", Tiny), path, (name, data) =>
+        CheckpointSurgery.Rewrite(Fixtures.ShapesModel, path, (name, data) =>
         {
             if (!name.EndsWith("data.pkl")) return data;
             int yaml = CheckpointSurgery.IndexOf(data, CheckpointSurgery.BinUnicode("backbone"));
@@ -155,7 +154,7 @@ public class CheckpointReaderFailureTests
     {
         using var dir = new TempDirectory();
         var path = dir.File("renamed.pt");
-        CheckpointSurgery.Rewrite(Fixtures.Require("yolov7", Tiny), path, (name, data) => name.EndsWith("data.pkl")
+        CheckpointSurgery.Rewrite(Fixtures.ShapesModel, path, (name, data) => name.EndsWith("data.pkl")
             ? CheckpointSurgery.ReplaceFirst(data, CheckpointSurgery.BinUnicode("running_var"), CheckpointSurgery.BinUnicode("running_vax"))
             : data);
         Assert.Contains("state key 'model.0.bn.running_vax' is not expected by the architecture", LoadFails(path).Message);

@@ -108,8 +108,8 @@ public class DetectorParityTests
     [SkippableFact]
     public void ClassFilterAndAgnosticNmsChangeTheResultAsUpstreamDoes()
     {
-        var path = Fixtures.Require("shapes", "yolov7-tiny-shapes.pt");
-        using var frame = Cv2.ImRead(Fixtures.Require("shapes", "images", "val-00000.jpg"));
+        var path = Fixtures.ShapesModel;
+        using var frame = Cv2.ImRead(Fixtures.SampleImage("val-00000.jpg"));
         using var onlySquares = Detector.Load(path, new DetectorOptions(320, new NmsOptions(Classes: new HashSet<int> { 1 })));
         Assert.All(onlySquares.Detect(frame).Detections, d => Assert.Equal(1, d.ClassId));
 
@@ -127,7 +127,7 @@ public class EmptyFrameTests
     [SkippableFact]
     public void AFrameWithNoCandidateGivesNoDetectionsRatherThanAnError()
     {
-        using var detector = Detector.Load(Fixtures.Require("shapes", "yolov7-tiny-shapes.pt"), new DetectorOptions(160, new NmsOptions(0.9f)));
+        using var detector = Detector.Load(Fixtures.ShapesModel, new DetectorOptions(160, new NmsOptions(0.9f)));
         using var gray = new OpenCvSharp.Mat(96, 128, OpenCvSharp.MatType.CV_8UC3, new OpenCvSharp.Scalar(114, 114, 114));
         Assert.Empty(detector.Detect(gray).Detections);
     }

@@ -17,8 +17,8 @@ public class ExplainTargetTests
     [SkippableFact]
     public void TheActivationOfALayerIsTheLayerItselfAndItsConvolutionIsAnotherTarget()
     {
-        using var detector = Detector.Load(Fixtures.Require("shapes", "yolov7-tiny-shapes.pt"), new DetectorOptions(320, new NmsOptions(0.45f)));
-        using var frame = Cv2.ImRead(Fixtures.Require("shapes", "images", "val-00000.jpg"));
+        using var detector = Detector.Load(Fixtures.ShapesModel, new DetectorOptions(320, new NmsOptions(0.45f)));
+        using var frame = Cv2.ImRead(Fixtures.SampleImage("val-00000.jpg"));
         var selection = LayerSelection.Parse("75,75_act,75.conv", detector.Model);
         Assert.Equal(["75", "75.conv"], selection.Layers!.Select(t => t.Name));
         var explainer = new CamExplainer(detector.Model, new GradCam(), new ClassLogitTarget(), selection);
@@ -92,8 +92,8 @@ public class ExplainTargetTests
     [SkippableFact]
     public void DetectingAndExplainingFramesLeavesNoLiveTensors()
     {
-        using var detector = Detector.Load(Fixtures.Require("shapes", "yolov7-tiny-shapes.pt"), new DetectorOptions(320, new NmsOptions(0.45f)));
-        using var frame = Cv2.ImRead(Fixtures.Require("shapes", "images", "val-00000.jpg"));
+        using var detector = Detector.Load(Fixtures.ShapesModel, new DetectorOptions(320, new NmsOptions(0.45f)));
+        using var frame = Cv2.ImRead(Fixtures.SampleImage("val-00000.jpg"));
         var explainer = new CamExplainer(detector.Model, new Odam(), new ClassLogitTarget(), LayerSelection.Neck);
         detector.Detect([frame], explainer, 3);
         detector.Detect([frame]);
@@ -110,8 +110,8 @@ public class ExplainTargetTests
     [SkippableFact]
     public void APerLevelPartOfTheUltralyticsHeadExplainsItsOwnLevelOnly()
     {
-        using var detector = Detector.Load(Fixtures.Require("ultralytics", "yolov8n-shapes.pt"), new DetectorOptions(320, new NmsOptions(0.45f)));
-        using var frame = Cv2.ImRead(Fixtures.Require("shapes", "images", "val-00000.jpg"));
+        using var detector = Detector.Load(Fixtures.Yolov8ShapesModel, new DetectorOptions(320, new NmsOptions(0.45f)));
+        using var frame = Cv2.ImRead(Fixtures.SampleImage("val-00000.jpg"));
         var explainer = new CamExplainer(detector.Model, new LayerCam(), new ClassLogitTarget(), LayerSelection.Parse("22.cv3.0,22.cv3.1.0", detector.Model));
 
         var result = detector.Detect([frame], explainer, 3)[0];
@@ -131,7 +131,7 @@ public class ExplainTargetTests
     [SkippableFact]
     public void TheHeadItselfOrAPartServingNoSingleLevelIsRefusedWithAnExample()
     {
-        using var model = YoloModel.Load(Fixtures.Require("ultralytics", "yolov8n-shapes.pt"));
+        using var model = YoloModel.Load(Fixtures.Yolov8ShapesModel);
         var head = Assert.Throws<UserInputException>(() => LayerSelection.Parse("22", model));
         Assert.Contains("layer 22 is the detect head; name one of its per-level submodules, e.g. 22.cv2.0", head.Message);
         var dfl = Assert.Throws<UserInputException>(() => LayerSelection.Parse("22.dfl", model));

@@ -19,7 +19,7 @@ namespace StreamAnalyzer.Pipeline.Tests.Explainers;
 /// </summary>
 public class ExplainerSanityTests(ITestOutputHelper output)
 {
-    private static string ModelPath => Fixtures.Require("shapes", "yolov7-tiny-shapes.pt");
+    private static string ModelPath => Fixtures.ShapesModel;
 
     private static JsonElement Manifest() =>
         JsonDocument.Parse(File.ReadAllText(Fixtures.Require("shapes", "cam", "manifest.json"))).RootElement;
@@ -74,7 +74,7 @@ public class ExplainerSanityTests(ITestOutputHelper output)
     public void ExplainingFromTheDetectorsForwardPassGivesTheSameMaps()
     {
         using var detector = Detector.Load(ModelPath, new DetectorOptions(320, new NmsOptions(0.45f)));
-        using var frame = OpenCvSharp.Cv2.ImRead(Fixtures.Require("shapes", "images", "val-00000.jpg"));
+        using var frame = OpenCvSharp.Cv2.ImRead(Fixtures.SampleImage("val-00000.jpg"));
         var explainer = new CamExplainer(detector.Model, new GradCamPlusPlus(), new ClassLogitTarget(), LayerSelection.Auto);
         var shared = detector.Detect([frame], explainer, 3)[0];
         Assert.Equal(3, shared.Explanations!.Count);

@@ -20,16 +20,17 @@ public class FamilySanityTests(ITestOutputHelper output)
 {
     public static readonly string[] AllMethods = ["gradcam", "gradcampp", "xgradcam", "hirescam", "layercam", "eigencam", "odam"];
 
+    // The shipped demo models (models/), the same files as the shapes fixtures.
     public static TheoryData<string, string> Models() => new()
     {
-        { "shapes", "yolov7-tiny-shapes.pt" },
-        { "ultralytics", "yolov8n-shapes.pt" },
+        { "models", "yolov7-tiny-shapes.pt" },
+        { "models", "yolov8n-shapes.pt" },
     };
 
     private static Detector Load(string folder, string checkpoint) =>
-        new(YoloModel.Load(Fixtures.Require(folder, checkpoint)), new DetectorOptions(320, new NmsOptions(0.45f)), ownsModel: true);
+        new(YoloModel.Load(Fixtures.Shipped(folder, checkpoint)), new DetectorOptions(320, new NmsOptions(0.45f)), ownsModel: true);
 
-    private static Mat Image(string name) => Cv2.ImRead(Fixtures.Require("shapes", "images", name));
+    private static Mat Image(string name) => Cv2.ImRead(Fixtures.SampleImage(name));
 
     private static IReadOnlyList<DetectionExplanation> Explain(Detector detector, Mat frame, string method, string layers, int topK = 5) =>
         detector.Detect([frame], new CamExplainer(detector.Model, CamMethod.Parse(method), new ClassLogitTarget(), LayerSelection.Parse(layers, detector.Model)), topK)[0]

@@ -12,11 +12,9 @@ namespace StreamAnalyzer.Pipeline.Tests.Streaming;
 /// <summary>The channel pipeline with synthetic sources and recording sinks: ownership, order, errors, stopping.</summary>
 public class AnalysisPipelineTests
 {
-    private static readonly Lazy<Detector?> SharedDetector = new(() => Fixtures.Has("shapes", "yolov7-tiny-shapes.pt")
-        ? Detector.Load(Path.Combine(Fixtures.SharedRoot, "shapes", "yolov7-tiny-shapes.pt"), new DetectorOptions(160))
-        : null);
+    private static readonly Lazy<Detector> SharedDetector = new(() => Detector.Load(Fixtures.ShapesModel, new DetectorOptions(160)));
 
-    private static Detector Detector => SharedDetector.Value ?? throw new SkipException("shapes model missing");
+    private static Detector Detector => SharedDetector.Value;
 
     /// <summary>Frames of a gray gradient, numbered in their pixel (0, 0); every image it hands out is kept to check disposal.</summary>
     private sealed class SyntheticSource(string name, int frames, List<Mat> issued, int delayMs = 0) : IFrameSource

@@ -22,6 +22,25 @@ public static class Fixtures
         throw new SkipException(reason);
     }
 
+    /// <summary>A file the repository ships (models/, samples/): always there, so tests that need only these never skip.</summary>
+    public static string Shipped(params string[] relative)
+    {
+        var path = Path.Combine([RepositoryRoot, .. relative]);
+        return File.Exists(path) || Directory.Exists(path) ? path : throw new FileNotFoundException($"{path} ships with the repository but is missing", path);
+    }
+
+    /// <summary>The shipped yolov7-tiny demo model (the same file as the shapes fixture).</summary>
+    public static string ShapesModel => Shipped("models", "yolov7-tiny-shapes.pt");
+
+    /// <summary>The shipped YOLOv8n demo model (the same file as the Ultralytics shapes fixture).</summary>
+    public static string Yolov8ShapesModel => Shipped("models", "yolov8n-shapes.pt");
+
+    /// <summary>The shipped demo clip (the same file as the shapes fixture's clip).</summary>
+    public static string DemoClip => Shipped("samples", "shapes-demo.mp4");
+
+    /// <summary>One of the three shipped sample images (val-00000, val-00002, val-00006 of the shapes fixtures).</summary>
+    public static string SampleImage(string name) => Shipped("samples", "images", name);
+
     /// <summary>True when a shared fixture exists (for data-driven member data, which must not throw).</summary>
     public static bool Has(params string[] relative) => File.Exists(Path.Combine([SharedRoot, .. relative]));
 

@@ -12,7 +12,7 @@ public class DetectCommandTests
         string images = Fixtures.Require("shapes", "images");
         using var dir = new TempDirectory();
         string json = dir.File("det.jsonl");
-        var r = CliProcess.Run("detect", "--weights", Fixtures.Require("shapes", "yolov7-tiny-shapes.pt"), "--source", images,
+        var r = CliProcess.Run("detect", "--weights", Fixtures.ShapesModel, "--source", images,
             "--img-size", "320", "--project", dir.Path, "--name", "exp", "--save-json", json);
 
         Assert.True(r.ExitCode == 0, r.All);
@@ -50,11 +50,11 @@ public class DetectCommandTests
         using var dir = new TempDirectory();
         string input = Path.Combine(dir.Path, "in");
         Directory.CreateDirectory(input);
-        File.Copy(Fixtures.Require("shapes", "images", "val-00000.jpg"), Path.Combine(input, "a-good.jpg"));
+        File.Copy(Fixtures.SampleImage("val-00000.jpg"), Path.Combine(input, "a-good.jpg"));
         File.WriteAllText(Path.Combine(input, "b-corrupt.jpg"), "not a jpeg");
-        File.Copy(Fixtures.Require("shapes", "images", "val-00006.jpg"), Path.Combine(input, "c-good.jpg"));
+        File.Copy(Fixtures.SampleImage("val-00006.jpg"), Path.Combine(input, "c-good.jpg"));
 
-        var r = CliProcess.Run("detect", "--weights", Fixtures.Require("shapes", "yolov7-tiny-shapes.pt"), "--source", Path.Combine(input, "*.jpg"),
+        var r = CliProcess.Run("detect", "--weights", Fixtures.ShapesModel, "--source", Path.Combine(input, "*.jpg"),
             "--img-size", "320", "--project", dir.Path, "--name", "out", "--batch", "2");
 
         Assert.Equal(1, r.ExitCode);

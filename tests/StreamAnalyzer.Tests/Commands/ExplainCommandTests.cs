@@ -11,8 +11,8 @@ public class ExplainCommandTests
     public void ExplainingSeveralLayersWritesEveryMapAndNoNaN()
     {
         using var dir = new TempDirectory();
-        var r = CliProcess.Run("explain", "--weights", Fixtures.Require("shapes", "yolov7-tiny-shapes.pt"),
-            "--source", Fixtures.Require("shapes", "images", "val-00000.jpg"), "--img-size", "320", "--method", "gradcampp",
+        var r = CliProcess.Run("explain", "--weights", Fixtures.ShapesModel,
+            "--source", Fixtures.SampleImage("val-00000.jpg"), "--img-size", "320", "--method", "gradcampp",
             "--layers", "74,75_act,76", "--top-k", "2", "--save-npy", "--project", dir.Path, "--name", "e");
         Assert.True(r.ExitCode == 0, r.All);
         string outDir = Path.Combine(dir.Path, "e");
@@ -40,11 +40,11 @@ public class ExplainCommandTests
     [SkippableFact]
     public void AnUnknownMethodOrLayerIsAClearError()
     {
-        string weights = Fixtures.Require("shapes", "yolov7-tiny-shapes.pt");
-        string image = Fixtures.Require("shapes", "images", "val-00000.jpg");
+        string weights = Fixtures.ShapesModel;
+        string image = Fixtures.SampleImage("val-00000.jpg");
         var r = CliProcess.Run("explain", "--weights", weights, "--source", image, "--method", "scorecam2");
         Assert.Equal(1, r.ExitCode);
-        Assert.Contains("--method 'scorecam2' is not one of", r.StdErr);
+        Assert.Contains("--method 'scorecam2': not a CAM method; choose one of gradcam", r.StdErr);
         r = CliProcess.Run("explain", "--weights", weights, "--source", image, "--layers", "500");
         Assert.Equal(1, r.ExitCode);
         Assert.Contains("--layers '500': not a layer index", r.StdErr);
@@ -57,8 +57,8 @@ public class BenchCommandTests
     [SkippableFact]
     public void BenchReportsDetectionAndExplanationTimes()
     {
-        var r = CliProcess.Run("bench", "--weights", Fixtures.Require("shapes", "yolov7-tiny-shapes.pt"),
-            "--source", Fixtures.Require("shapes", "images", "val-00000.jpg"), "--img-size", "320", "--runs", "1");
+        var r = CliProcess.Run("bench", "--weights", Fixtures.ShapesModel,
+            "--source", Fixtures.SampleImage("val-00000.jpg"), "--img-size", "320", "--runs", "1");
         Assert.True(r.ExitCode == 0, r.All);
         Assert.Matches(@"detect\s+\d+\.\d", r.StdOut);
         Assert.Matches(@"detect \+ explain top 3\s+\d+\.\d", r.StdOut);

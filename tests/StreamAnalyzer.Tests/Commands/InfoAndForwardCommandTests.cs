@@ -9,7 +9,7 @@ public class InfoAndForwardCommandTests
     [SkippableFact]
     public void InfoListsClassesStridesAndTheLayersFeedingTheHead()
     {
-        var r = CliProcess.Run("info", "--weights", Fixtures.Require("shapes", "yolov7-tiny-shapes.pt"));
+        var r = CliProcess.Run("info", "--weights", Fixtures.ShapesModel);
         Assert.Equal(0, r.ExitCode);
         Assert.Contains("circle, square, triangle", r.StdOut);
         Assert.Contains("strides      8, 16, 32", r.StdOut);

@@ -8,7 +8,7 @@ namespace StreamAnalyzer.Cli.Tests.Commands;
 /// <summary>Live sources with real components: an RTSP server (rtsp-server-perl) fed by ffmpeg, Xvfb for the window.</summary>
 public class LiveSourceTests
 {
-    private static string Weights => Fixtures.Require("shapes", "yolov7-tiny-shapes.pt");
+    private static string Weights => Fixtures.ShapesModel;
 
     private static string? Which(string program) => (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':')
         .Select(d => Path.Combine(d, program)).FirstOrDefault(File.Exists);
@@ -73,7 +73,7 @@ public class LiveSourceTests
         public void StartPublisher()
         {
             _publisher = Start("ffmpeg", "-hide_banner", "-loglevel", "error", "-re", "-stream_loop", "-1", "-i",
-                Fixtures.Require("shapes", "shapes-demo.mp4"), "-c", "copy", "-f", "rtsp", $"rtsp://127.0.0.1:{_sourcePort}/live");
+                Fixtures.DemoClip, "-c", "copy", "-f", "rtsp", $"rtsp://127.0.0.1:{_sourcePort}/live");
             Thread.Sleep(2000);
         }
 
@@ -165,7 +165,7 @@ public class LiveSourceTests
     {
         Need("Xvfb", "ffmpeg");
         using var dir = new TempDirectory();
-        string still = Fixtures.Require("shapes", "images", "val-00006.jpg");
+        string still = Fixtures.SampleImage("val-00006.jpg");
         string clip = dir.File("still.mp4");
         using (var make = Process.Start("ffmpeg", ["-v", "error", "-y", "-loop", "1", "-i", still, "-t", "30", "-r", "10", "-pix_fmt", "yuv420p", clip])) make.WaitForExit();
         int display = 50 + Random.Shared.Next(0, 40);
@@ -214,7 +214,7 @@ public class LiveSourceTests
     {
         Need("Xvfb", "ffmpeg", "xdotool");
         using var dir = new TempDirectory();
-        string still = Fixtures.Require("shapes", "images", "val-00006.jpg");
+        string still = Fixtures.SampleImage("val-00006.jpg");
         string clip = dir.File("still.mp4"), json = dir.File("w.jsonl");
         using (var make = Process.Start("ffmpeg", ["-v", "error", "-y", "-loop", "1", "-i", still, "-t", "120", "-r", "10", "-pix_fmt", "yuv420p", clip])) make.WaitForExit();
         string display = $":{100 + Random.Shared.Next(0, 50)}";

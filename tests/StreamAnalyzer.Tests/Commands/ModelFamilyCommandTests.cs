@@ -7,7 +7,7 @@ namespace StreamAnalyzer.Cli.Tests.Commands;
 /// <summary>Every command with YOLOv5 and Ultralytics checkpoints, as a user runs them: no flag says which family.</summary>
 public class ModelFamilyCommandTests
 {
-    private static string Yolov8Shapes => Path.Combine(Fixtures.RepositoryRoot, "models", "yolov8n-shapes.pt");
+    private static string Yolov8Shapes => Fixtures.Yolov8ShapesModel;
 
     [SkippableTheory]
     [InlineData("yolov5", "yolov5n6-random.pt", "YOLOv5", "conf 0.25, iou 0.45, max-det 1000", "(B, N, 85)")]
@@ -72,7 +72,7 @@ public class ModelFamilyCommandTests
     public void ExplainWithTheYolov8ModelWritesFiniteMaps(string method, string layers)
     {
         using var dir = new TempDirectory();
-        var r = CliProcess.Run("explain", "--weights", Yolov8Shapes, "--source", Fixtures.Require("shapes", "images", "val-00002.jpg"),
+        var r = CliProcess.Run("explain", "--weights", Yolov8Shapes, "--source", Fixtures.SampleImage("val-00002.jpg"),
             "--img-size", "320", "--method", method, "--layers", layers, "--top-k", "3", "--save-npy", "--project", dir.Path, "--name", "e");
         Assert.True(r.ExitCode == 0, r.All);
         var index = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir.Path, "e", "val-00002.json"))).RootElement;
@@ -85,6 +85,8 @@ public class ModelFamilyCommandTests
     [SkippableFact]
     public void TheYolov8DemoConfigRunsTheClipWithUpstreamsRecall()
     {
+        string groundTruth = Fixtures.Require("shapes", "shapes-demo.gt.jsonl");
+        string upstreamRecall = Fixtures.Require("ultralytics", "upstream-recall.json");
         using var dir = new TempDirectory();
         string mp4 = dir.File("out.mp4"), json = dir.File("out.jsonl");
         var r = CliProcess.Run("run", "--config", Path.Combine(Fixtures.RepositoryRoot, "configs", "demo-yolov8.yaml"),
@@ -98,8 +100,8 @@ public class ModelFamilyCommandTests
         Assert.True(explained.Average(d => d.GetProperty("map").GetProperty("mass_in_box").GetDouble()) >= 0.5);
 
         // Every detection (conf >= 0.25, as upstream's predict) against the clip's ground truth, and upstream's own recall.
-        var truth = File.ReadAllLines(Fixtures.Require("shapes", "shapes-demo.gt.jsonl")).Select(l => JsonDocument.Parse(l).RootElement).ToArray();
-        double upstream = JsonDocument.Parse(File.ReadAllText(Fixtures.Require("ultralytics", "upstream-recall.json"))).RootElement
+        var truth = File.ReadAllLines(groundTruth).Select(l => JsonDocument.Parse(l).RootElement).ToArray();
+        double upstream = JsonDocument.Parse(File.ReadAllText(upstreamRecall)).RootElement
             .GetProperty("recall_at_iou_0.5").GetDouble();
         double recall = RunCommandTests.Recall(records, truth, 0, minConfidence: 0.25);
         Assert.True(recall >= upstream - 0.02, $"recall {recall:F3} against upstream's {upstream:F3}");

@@ -7,9 +7,9 @@ namespace StreamAnalyzer.Cli.Tests.Commands;
 /// <summary>`run` on recorded video with the real ffmpeg: the demo end to end, Ctrl+C, configs, folders.</summary>
 public class RunCommandTests
 {
-    private static string Weights => Fixtures.Require("shapes", "yolov7-tiny-shapes.pt");
+    private static string Weights => Fixtures.ShapesModel;
 
-    private static string Clip => Fixtures.Require("shapes", "shapes-demo.mp4");
+    private static string Clip => Fixtures.DemoClip;
 
     private static (string Codec, long Frames) Probe(string mp4)
     {
@@ -26,6 +26,7 @@ public class RunCommandTests
     [SkippableFact]
     public void TheDemoClipGivesAnH264VideoOfEveryFrameAndOneJsonLinePerFrameThatMatchesTheGroundTruth()
     {
+        string groundTruth = Fixtures.Require("shapes", "shapes-demo.gt.jsonl");
         using var dir = new TempDirectory();
         string mp4 = dir.File("out.mp4"), json = dir.File("out.jsonl");
         var r = CliProcess.Run("run", "--weights", Weights, "--source", Clip, "--img-size", "320", "--cam-every", "10", "--batch", "2",
@@ -49,7 +50,7 @@ public class RunCommandTests
 
         // Frame by frame against the clip's ground truth (0.81 recall measured at 320 px); records must line up
         // with their frames: a 10-frame misalignment scores far lower (0.52 measured).
-        var truth = File.ReadAllLines(Fixtures.Require("shapes", "shapes-demo.gt.jsonl")).Select(l => JsonDocument.Parse(l).RootElement).ToArray();
+        var truth = File.ReadAllLines(groundTruth).Select(l => JsonDocument.Parse(l).RootElement).ToArray();
         double aligned = Recall(records, truth, 0), shifted = Recall(records, truth, 10);
         Assert.True(aligned >= 0.75, $"recall against ground truth {aligned:F3}");
         Assert.True(aligned > shifted + 0.15, $"aligned recall {aligned:F3} vs shifted {shifted:F3}");
@@ -122,7 +123,7 @@ public class RunCommandTests
     {
         using var dir = new TempDirectory();
         string config = dir.File("c.yaml");
-        File.WriteAllText(config, $"weights: {Weights}\nsource: {Fixtures.Require("shapes", "images", "val-00000.jpg")}\nimg-size: 320\nsave-json: {dir.File("from-config.jsonl")}\n");
+        File.WriteAllText(config, $"weights: {Weights}\nsource: {Fixtures.SampleImage("val-00000.jpg")}\nimg-size: 320\nsave-json: {dir.File("from-config.jsonl")}\n");
         var r = CliProcess.Run("run", "--config", config, "--save-json", dir.File("from-flag.jsonl"));
         Assert.True(r.ExitCode == 0, r.All);
         Assert.True(File.Exists(dir.File("from-flag.jsonl")));
@@ -150,7 +151,7 @@ public class RunCommandTests
         Directory.CreateDirectory(input);
         // A short clip: the first 30 frames of the demo, re-encoded by ffmpeg.
         using (var cut = Process.Start("ffmpeg", ["-v", "error", "-y", "-i", Clip, "-frames:v", "30", Path.Combine(input, "clip.mp4")])) cut.WaitForExit();
-        File.Copy(Fixtures.Require("shapes", "images", "val-00000.jpg"), Path.Combine(input, "still.jpg"));
+        File.Copy(Fixtures.SampleImage("val-00000.jpg"), Path.Combine(input, "still.jpg"));
         File.WriteAllText(Path.Combine(input, "broken.mp4"), "not a video");
 
         var r = CliProcess.Run("run", "--weights", Weights, "--source", input, "--img-size", "320", "--batch", "4", "--vid-stride", "2",

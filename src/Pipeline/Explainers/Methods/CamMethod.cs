@@ -42,6 +42,6 @@ public abstract class CamMethod
         "layercam" => new LayerCam(),
         "eigencam" => new EigenCam(),
         "odam" => new Odam(),
-        _ => throw new Runtime.UserInputException($"--method '{name}' is not one of gradcam, gradcampp, xgradcam, hirescam, layercam, eigencam, odam"),
+        _ => throw new Runtime.UserInputException("not a CAM method; choose one of gradcam, gradcampp, xgradcam, hirescam, layercam, eigencam, odam"),
     };
 }

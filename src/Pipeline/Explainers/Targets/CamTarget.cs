@@ -18,6 +18,6 @@ public abstract class CamTarget
         "logit" => new ClassLogitTarget(),
         "prob" or "probability" => new ClassProbabilityTarget(),
         "conf" or "confidence" => new ConfidenceTarget(),
-        _ => throw new Runtime.UserInputException($"--target '{name}' is not one of logit, prob, conf"),
+        _ => throw new Runtime.UserInputException("not a target; choose one of logit, prob, conf"),
     };
 }

@@ -1,0 +1,94 @@
+using System.Diagnostics;
+using System.Globalization;
+
+namespace StreamAnalyzer.Pipeline.Runtime;
+
+/// <summary>
+/// The system ffmpeg and ffprobe, in one place: where they are, how they are started (in their own session, so a
+/// Ctrl+C in the terminal reaches only us and we can finish their files), and how a video is probed.
+/// </summary>
+public static class Ffmpeg
+{
+    private static readonly Lazy<string?> FfmpegLocation = new(() => Locate("ffmpeg"));
+    private static readonly Lazy<string?> FfprobeLocation = new(() => Locate("ffprobe"));
+    private static readonly Lazy<string?> SetsidLocation = new(() => OperatingSystem.IsLinux() ? Find("setsid") : null);
+
+    /// <summary>Full path of ffmpeg, or null. <c>STREAM_ANALYZER_FFMPEG</c> overrides the search ("none" disables it).</summary>
+    public static string? FfmpegPath => FfmpegLocation.Value;
+
+    /// <summary>Full path of ffprobe (beside ffmpeg), or null.</summary>
+    public static string? FfprobePath => FfprobeLocation.Value;
+
+    /// <summary>Starts <paramref name="program"/> with its standard streams redirected, in a session of its own where setsid exists.</summary>
+    public static Process Start(string program, IEnumerable<string> arguments)
+    {
+        var psi = new ProcessStartInfo(SetsidLocation.Value ?? program)
+        {
+            RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+        };
+        if (SetsidLocation.Value is not null) psi.ArgumentList.Add(program);
+        foreach (var a in arguments) psi.ArgumentList.Add(a);
+        return Process.Start(psi) ?? throw new InvalidOperationException($"{program} did not start");
+    }
+
+    /// <summary>What ffprobe says of the first video stream of <paramref name="input"/>.</summary>
+    /// <param name="input">A file or URL.</param>
+    /// <param name="timeout">How long ffprobe may take (a stream that does not answer).</param>
+    /// <param name="error">Why nothing was found (empty on success).</param>
+    /// <returns>The stream, or null when ffprobe is missing, timed out or found no video stream; <paramref name="error"/> then says why.</returns>
+    public static VideoStreamInfo? Probe(string input, TimeSpan timeout, out string error)
+    {
+        error = "ffprobe is not installed";
+        if (FfprobePath is not { } ffprobe) return null;
+        using var p = Start(ffprobe, ["-v", "error", "-select_streams", "v:0", "-show_entries", "stream=width,height,avg_frame_rate,r_frame_rate",
+            "-of", "default=nw=1", input]);
+        p.StandardInput.Close();
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        if (!p.WaitForExit(timeout))
+        {
+            p.Kill(entireProcessTree: true);
+            error = $"no answer within {timeout.TotalSeconds:0} s";
+            return null;
+        }
+        var fields = stdout.Result.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Split('=', 2))
+            .Where(kv => kv.Length == 2).GroupBy(kv => kv[0]).ToDictionary(g => g.Key, g => g.First()[1].Trim());
+        if (p.ExitCode != 0 || !int.TryParse(fields.GetValueOrDefault("width"), CultureInfo.InvariantCulture, out int w)
+            || !int.TryParse(fields.GetValueOrDefault("height"), CultureInfo.InvariantCulture, out int h))
+        {
+            error = stderr.Result.Trim().Split('\n').LastOrDefault()?.Trim() is { Length: > 0 } reason ? reason : "no video stream";
+            return null;
+        }
+        error = "";
+        return new VideoStreamInfo(w, h, Rate(fields.GetValueOrDefault("avg_frame_rate")), Rate(fields.GetValueOrDefault("r_frame_rate")));
+    }
+
+    private static double Rate(string? text)
+    {
+        var parts = (text ?? "").Split('/');
+        return parts.Length == 2 && double.TryParse(parts[0], CultureInfo.InvariantCulture, out var n)
+            && double.TryParse(parts[1], CultureInfo.InvariantCulture, out var d) && d > 0 && n / d is > 0 and < 1000 ? n / d : 0;
+    }
+
+    private static string? Locate(string program)
+    {
+        if (Environment.GetEnvironmentVariable("STREAM_ANALYZER_FFMPEG") is { Length: > 0 } overridePath)
+        {
+            if (overridePath == "none" || !File.Exists(overridePath)) return null;
+            if (program == "ffmpeg") return overridePath;
+            var beside = Path.Combine(Path.GetDirectoryName(overridePath)!, OperatingSystem.IsWindows() ? program + ".exe" : program);
+            return File.Exists(beside) ? beside : null;
+        }
+        return Find(program);
+    }
+
+    private static string? Find(string program)
+    {
+        foreach (var dir in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries))
+        {
+            var candidate = Path.Combine(dir, OperatingSystem.IsWindows() ? program + ".exe" : program);
+            if (File.Exists(candidate)) return candidate;
+        }
+        return null;
+    }
+}
