@@ -55,6 +55,12 @@ internal sealed class TorchArchive : IDisposable
             archive.CheckByteOrder();
             return archive;
         }
+        catch (InvalidDataException e)
+        {
+            // The central directory is read when the entries are first listed.
+            zip.Dispose();
+            throw new CheckpointException(path, $"zip archive is damaged: {e.Message}", e);
+        }
         catch
         {
             zip.Dispose();

@@ -261,8 +261,10 @@ public sealed class YoloModel : nn.Module<Tensor, Tensor>
 
     private void MeasureLayers(float[] checkpointStrides)
     {
-        // Like upstream's Model.__init__, a 256x256 forward measures each layer's stride.
-        const int probe = 256;
+        // Like upstream's Model.__init__, a small forward measures each layer's stride: two cells at the coarsest level
+        // (upstream uses 256 px; smaller keeps the memory a crafted file can make us allocate low).
+        int coarsest = checkpointStrides.Length > 0 && checkpointStrides.All(s => s is >= 1 and <= 128) ? (int)checkpointStrides.Max() : 64;
+        int probe = Math.Max(64, 2 * coarsest);
         var strides = new int[Layers.Count];
         var channels = new long[Layers.Count];
         var headLevel = HeadInputs.Select((layer, level) => (layer, level)).ToDictionary(p => p.layer, p => p.level);
@@ -274,7 +276,16 @@ public sealed class YoloModel : nn.Module<Tensor, Tensor>
                 : Enumerable.Repeat(1f, _head.NumLevels).ToArray();
             _head.SetStrides(levelStrides);
             var all = Enumerable.Range(0, Layers.Count - 1).ToArray();
-            var output = Run(zeros(1, 3, probe, probe), all);
+            ModelOutput output;
+            try
+            {
+                output = Run(zeros(1, 3, probe, probe), all);
+            }
+            catch (System.Runtime.InteropServices.ExternalException e)
+            {
+                // Shapes that bind but do not connect (e.g. a layer fed from the wrong place) fail inside libtorch.
+                throw new ArchitectureException($"the network does not run: {e.Message.Split('\n')[0]}");
+            }
             foreach (var (i, t) in output.Activations)
             {
                 strides[i] = t.dim() == 4 ? (int)(probe / t.shape[2]) : 0;

@@ -51,6 +51,7 @@ internal static partial class YoloNetworkBuilder
             string module = row[2] as string ?? throw new ArchitectureException($"{where}: module name is not a string");
             var args = (row[3] as List<object?> ?? []).Select(a => EvalArg(a, nc, anchorsCfg)).ToList();
             if (n > 1) n = Math.Max((long)Math.Round(n * gd, MidpointRounding.ToEven), 1);
+            if (n is < 1 or > 64) throw new ArchitectureException($"{where}: repeated {n} times, more than any YOLO config");
 
             long Ch(int f) => f < 0 ? ch[ch.Count + f] : ch[f];
             int Abs(int f) => f < 0 ? i + f : f;

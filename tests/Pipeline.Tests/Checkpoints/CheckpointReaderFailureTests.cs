@@ -146,7 +146,7 @@ public class CheckpointReaderFailureTests
             int args = CheckpointSurgery.IndexOf(data, CheckpointSurgery.BinUnicode("Conv"), yaml);
             return CheckpointSurgery.ReplaceFirst(data, [(byte)'K', 32], [(byte)'K', 48], args);
         });
-        Assert.Contains("'model.0.conv.weight' has shape (32, 3, 3, 3) in the checkpoint but the architecture expects (48, 3, 3, 3)", LoadFails(path).Message);
+        Assert.Contains("'model.0.conv.weight' has shape (32, 3, 3, 3) in the checkpoint but the module declares (48, 3, 3, 3)", LoadFails(path).Message);
     }
 
     [SkippableFact]

@@ -15,6 +15,9 @@ internal static class ModuleHints
     /// <summary>BatchNorm eps that upstream YOLOv7 sets at model init (used only when the file does not say).</summary>
     public const double UpstreamBatchNormEps = 1e-3;
 
+    /// <summary>More channels than any YOLO layer has: a file declaring more is refused before anything is allocated.</summary>
+    public const long MaxChannels = 16384;
+
     public static Conv2d Conv2d(CheckpointModule? node, long cin, long cout, long k, long s, long p, long g, bool bias)
     {
         var (kh, kw) = node?.Pair("kernel_size") ?? (k, k);
@@ -23,6 +26,15 @@ internal static class ModuleHints
         var dilation = node?.Pair("dilation") ?? (1, 1);
         long groups = node?.Attribute("groups") as long? ?? g;
         bool hasBias = node is null ? bias : node.Parameters.ContainsKey("bias");
+        string where = node?.Path ?? "a convolution";
+        if (cin < 1 || cout < 1 || cin > MaxChannels || cout > MaxChannels || groups < 1 || cin % groups != 0 || cout % groups != 0)
+            throw new ArchitectureException($"'{where}': {cin} -> {cout} channels in {groups} groups is not a valid convolution");
+        if (kh is < 1 or > 15 || kw is < 1 or > 15 || stride.Item1 is < 1 or > 8 || stride.Item2 is < 1 or > 8 || padding.Item1 is < 0 or > 15
+            || padding.Item2 is < 0 or > 15 || dilation.Item1 is < 1 or > 8 || dilation.Item2 is < 1 or > 8)
+            throw new ArchitectureException($"'{where}': kernel {kh}x{kw}, stride {stride}, padding {padding}, dilation {dilation} is outside what YOLO models use");
+        // The stored weights must have the declared shape: parameters are only allocated for a consistent module.
+        if (node?.Parameters.GetValueOrDefault("weight") is { } weight && !weight.Size.SequenceEqual([cout, cin / groups, kh, kw]))
+            throw new ArchitectureException($"'{where}.weight' has shape {weight.ShapeText} in the checkpoint but the module declares ({cout}, {cin / groups}, {kh}, {kw})");
         return nn.Conv2d(cin, cout, (kh, kw), stride, padding, dilation, groups: groups, bias: hasBias);
     }
 
@@ -40,14 +52,20 @@ internal static class ModuleHints
         return Conv2d(node, cin, cout, 1, 1, 0, 1, true);
     }
 
-    public static BatchNorm2d BatchNorm2d(CheckpointModule? node, long features) =>
-        nn.BatchNorm2d(features, eps: node?.Double("eps") ?? UpstreamBatchNormEps, momentum: node?.Double("momentum") ?? 0.03);
+    public static BatchNorm2d BatchNorm2d(CheckpointModule? node, long features)
+    {
+        if (features is < 1 or > MaxChannels) throw new ArchitectureException($"'{node?.Path}': BatchNorm2d of {features} features is not valid");
+        return nn.BatchNorm2d(features, eps: node?.Double("eps") ?? UpstreamBatchNormEps, momentum: node?.Double("momentum") ?? 0.03);
+    }
 
     public static MaxPool2d MaxPool2d(CheckpointModule? node, long k, long s, long p)
     {
         var kernel = node?.Pair("kernel_size") ?? (k, k);
         var stride = node?.Pair("stride") ?? (s, s);
         var padding = node?.Pair("padding") ?? (p, p);
+        if (kernel.Item1 is < 1 or > 32 || kernel.Item2 is < 1 or > 32 || stride.Item1 is < 1 or > 32 || stride.Item2 is < 1 or > 32
+            || padding.Item1 < 0 || padding.Item2 < 0 || padding.Item1 * 2 > kernel.Item1 || padding.Item2 * 2 > kernel.Item2)
+            throw new ArchitectureException($"'{node?.Path}': max-pool kernel {kernel}, stride {stride}, padding {padding} is not valid");
         bool ceil = node?.Attribute("ceil_mode") as bool? ?? false;
         return nn.MaxPool2d([kernel.Item1, kernel.Item2], [stride.Item1, stride.Item2], [padding.Item1, padding.Item2], ceil_mode: ceil);
     }
@@ -63,6 +81,7 @@ internal static class ModuleHints
             _ => fallbackScale,
         };
         string mode = node?.Attribute("mode") as string ?? fallbackMode;
+        if (scale is not (1 or 2 or 4 or 8)) throw new ArchitectureException($"{where}: nn.Upsample by {scale} is not supported (YOLO models upsample by 2)");
         if (mode != "nearest") throw new ArchitectureException($"{where}: nn.Upsample mode '{mode}' is not supported");
         if (node?.Attribute("size") is not null and not PyNone) throw new ArchitectureException($"{where}: nn.Upsample to a fixed size is not supported");
         return nn.Upsample(scale_factor: [scale, scale], mode: UpsampleMode.Nearest);

@@ -1,0 +1,280 @@
+using System.Diagnostics;
+using System.Text.Json;
+using OpenCvSharp;
+using StreamAnalyzer.Pipeline.Tests.Support;
+
+namespace StreamAnalyzer.Cli.Tests.Commands;
+
+/// <summary>
+/// Broken and unusual inputs, as a new user meets them: each gets one clear line naming it, the other inputs are
+/// still processed, the exit code says something failed, and no output is left behind that claims success.
+/// </summary>
+public class BadInputTests
+{
+    private static string Weights => Fixtures.ShapesModel;
+
+    private static string[] Errors(CliProcess.Result r) => r.StdErr.Split('\n').Where(l => l.StartsWith("error: ", StringComparison.Ordinal)).ToArray();
+
+    private static JsonElement[] JsonLines(string path) => File.ReadAllLines(path).Select(l => JsonDocument.Parse(l).RootElement).ToArray();
+
+    /// <summary>The demo clip with its index at the front, so that a cut leaves the frames before it readable.</summary>
+    private static string Faststart(TempDirectory dir)
+    {
+        string path = dir.File("faststart.mp4");
+        Media.Ffmpeg("-i", Fixtures.DemoClip, "-c", "copy", "-movflags", "+faststart", path);
+        return path;
+    }
+
+    [Fact]
+    public void ImagesOfExtremeShapeAreProcessedWithTheRestOfTheirFolder()
+    {
+        using var dir = new TempDirectory();
+        string input = Directory.CreateDirectory(dir.File("in")).FullName;
+        using (var wide = new Mat(1, 5000, MatType.CV_8UC3, Scalar.All(90))) Cv2.ImWrite(Path.Combine(input, "a-wide.png"), wide);
+        using (var tall = new Mat(5000, 1, MatType.CV_8UC3, Scalar.All(90))) Cv2.ImWrite(Path.Combine(input, "b-tall.png"), tall);
+        File.Copy(Fixtures.SampleImage("val-00000.jpg"), Path.Combine(input, "c-good.jpg"));
+
+        var r = CliProcess.Run("run", "--weights", Weights, "--source", input, "--img-size", "320", "--save", dir.File("out"), "--save-json", dir.File("out.jsonl"));
+        Assert.True(r.ExitCode == 0, r.All);
+        Assert.Equal(3, JsonLines(dir.File("out.jsonl")).Length);
+        Assert.Equal(["a-wide.png", "b-tall.png", "c-good.jpg"], Directory.GetFiles(dir.File("out")).Select(Path.GetFileName).Order());
+
+        r = CliProcess.Run("detect", "--weights", Weights, "--source", input, "--img-size", "320", "--batch", "3", "--project", dir.Path, "--name", "d");
+        Assert.True(r.ExitCode == 0, r.All);
+        Assert.Contains("3 image(s)", r.StdOut);
+    }
+
+    [Fact]
+    public void AVideoWithNoDecodableFrameIsReportedQuietlyWhileTheOthersRun()
+    {
+        using var dir = new TempDirectory();
+        string input = Directory.CreateDirectory(dir.File("in")).FullName;
+        var clip = File.ReadAllBytes(Faststart(dir));
+        var rng = new Random(5);
+        // Index intact, every frame's data scrambled.
+        int mdat = clip.AsSpan().IndexOf("mdat"u8);
+        for (int i = mdat + 4; i < clip.Length; i++) clip[i] = (byte)rng.Next(256);
+        File.WriteAllBytes(Path.Combine(input, "a-broken.mp4"), clip);
+        File.Copy(Fixtures.SampleImage("val-00006.jpg"), Path.Combine(input, "b-good.jpg"));
+
+        var r = CliProcess.Run("run", "--weights", Weights, "--source", input, "--img-size", "160", "--save", dir.File("out"), "--save-json", dir.File("out.jsonl"));
+
+        Assert.Equal(1, r.ExitCode);
+        Assert.Contains(Errors(r), l => l.Contains("a-broken.mp4: no frame could be decoded"));
+        Assert.True(r.StdErr.Split('\n').Length < 15, "the decoder's own complaints stay quiet:\n" + r.StdErr);
+        Assert.Equal(["b-good.jpg"], Directory.GetFiles(dir.File("out")).Select(Path.GetFileName)); // no empty a-broken.mp4
+        Assert.Single(JsonLines(dir.File("out.jsonl")));
+    }
+
+    [Fact]
+    public void ATruncatedVideoIsProcessedUpToWhereItEndsAndReportedAsTruncated()
+    {
+        using var dir = new TempDirectory();
+        var clip = File.ReadAllBytes(Faststart(dir));
+        string cut = dir.File("cut.mp4");
+        File.WriteAllBytes(cut, clip[..(clip.Length / 2)]);
+
+        var r = CliProcess.Run("run", "--weights", Weights, "--source", cut, "--img-size", "160", "--save", dir.File("out.mp4"), "--save-json", dir.File("out.jsonl"));
+
+        Assert.Equal(1, r.ExitCode);
+        int processed = JsonLines(dir.File("out.jsonl")).Length;
+        Assert.InRange(processed, 50, 250);
+        Assert.Contains(Errors(r), l => l.Contains($"cut.mp4: ended after {processed} of 300 frames (truncated or damaged)"));
+        Assert.Equal(processed, Media.Probe(dir.File("out.mp4")).Frames);
+    }
+
+    [Fact]
+    public void AnOddSizedVideoIsRecordedAsH264WithEveryPixel()
+    {
+        using var dir = new TempDirectory();
+        string odd = dir.File("odd.mp4");
+        Media.Ffmpeg("-i", Fixtures.DemoClip, "-frames:v", "30", "-vf", "scale=321:239", "-c:v", "mpeg4", odd);
+        var r = CliProcess.Run("run", "--weights", Weights, "--source", odd, "--img-size", "160", "--save", dir.File("out.mp4"));
+        Assert.True(r.ExitCode == 0, r.All);
+        var probed = Media.Probe(dir.File("out.mp4"));
+        Assert.Equal(("h264", 30L), (probed.Codec, probed.Frames));
+        Assert.Equal((322, 240), (probed.Width, probed.Height)); // padded by one pixel, nothing cropped
+    }
+
+    [Fact]
+    public void AVariableFrameRateVideoKeepsItsTimeline()
+    {
+        // 12 s at 25 fps with 1.3 s missing in the middle: the output must last 12 s, the gap held on the last frame.
+        using var dir = new TempDirectory();
+        string vfr = dir.File("vfr.mp4");
+        Media.Ffmpeg("-i", Fixtures.DemoClip, "-t", "12", "-vf", "select='not(between(t,5,6.3))'", "-fps_mode", "vfr", "-c:v", "libx264", vfr);
+        var source = Media.Probe(vfr);
+        Assert.True(source.Frames < 280);
+
+        var r = CliProcess.Run("run", "--weights", Weights, "--source", vfr, "--img-size", "160", "--save", dir.File("out.mp4"), "--save-json", dir.File("out.jsonl"));
+
+        Assert.True(r.ExitCode == 0, r.All);
+        var output = Media.Probe(dir.File("out.mp4"));
+        Assert.Equal(300, output.Frames);
+        Assert.Equal(12.0, output.Duration, 0.05);
+        var timestamps = JsonLines(dir.File("out.jsonl")).Select(e => e.GetProperty("timestamp_ms").GetDouble()).ToArray();
+        Assert.Equal(source.Frames, timestamps.Length);
+        Assert.Contains(timestamps.Zip(timestamps.Skip(1)), p => p.Second - p.First > 1300);
+    }
+
+    [Theory]
+    [InlineData("encoder")]
+    [InlineData("everything")]
+    public async Task ARecordingStaysPlayableWhenItsEncoderOrTheWholeMachineDies(string killed)
+    {
+        Media.Need("ffmpeg", "pkill");
+        using var dir = new TempDirectory();
+        string mp4 = dir.File("rec.mp4"), json = dir.File("rec.jsonl");
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "stream-analyzer.dll"), "run", "--weights", Weights, "--source", Fixtures.DemoClip,
+            "--img-size", "160", "--save", mp4, "--save-json", json }) psi.ArgumentList.Add(a);
+        using var run = Process.Start(psi)!;
+        var stderr = run.StandardError.ReadToEndAsync();
+        _ = run.StandardOutput.ReadToEndAsync();
+        var deadline = DateTime.UtcNow.AddSeconds(120);
+        while ((!File.Exists(json) || File.ReadAllLines(json).Length < 150) && !run.HasExited && DateTime.UtcNow < deadline) Thread.Sleep(100);
+        Assert.False(run.HasExited, "the run ended before it could be interrupted");
+
+        // kill -9 of ffmpeg alone is a dead encoder (or a full disk); of both, a power cut: nothing gets to finish the file.
+        using (var kill = Process.Start("pkill", ["-9", "-f", $"ffmpeg.*{mp4}"])) kill.WaitForExit();
+        if (killed == "everything") run.Kill();
+        await run.WaitForExitAsync(new CancellationTokenSource(TimeSpan.FromSeconds(60)).Token);
+        string errors = await stderr;
+
+        var probed = Media.Probe(mp4);
+        Assert.Equal("h264", probed.Codec);
+        Assert.InRange(probed.Frames, 100, 300); // up to the last whole second written
+        if (killed == "encoder")
+        {
+            Assert.Equal(1, run.ExitCode);
+            Assert.Contains($"{mp4}: recording stopped after", errors);
+            Assert.Contains("what was written before plays", errors);
+        }
+    }
+
+    [Fact]
+    public void AFullDiskStopsTheRecordingWithAClearErrorAndAPlayableFile()
+    {
+        // The encoder may write at most ~300 KB (a file-size limit, as a nearly full disk): it stops part-way.
+        Media.Need("ffmpeg", "sh");
+        using var dir = new TempDirectory();
+        string wrapper = dir.File("ffmpeg-small-disk");
+        File.WriteAllText(wrapper, $"#!/bin/sh\nulimit -f 300\nexec {Media.Which("ffmpeg")} \"$@\"\n");
+        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(wrapper, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        string mp4 = dir.File("rec.mp4");
+        var r = CliProcess.RunWithEnvironment(new Dictionary<string, string> { ["STREAM_ANALYZER_FFMPEG"] = wrapper },
+            "run", "--weights", Weights, "--source", Fixtures.DemoClip, "--img-size", "160", "--save", mp4, "--save-json", dir.File("rec.jsonl"));
+
+        Assert.Equal(1, r.ExitCode);
+        Assert.Contains(Errors(r), l => l.Contains($"{mp4}: recording stopped after"));
+        Assert.InRange(new FileInfo(mp4).Length, 1, 300 * 1024);
+        Assert.True(Media.Probe(mp4).Frames > 0, "what was written before the disk filled plays");
+    }
+
+    [Fact]
+    public void OutputsThatCannotBeCreatedAreRefusedBeforeAnythingIsWritten()
+    {
+        using var dir = new TempDirectory();
+        string file = dir.File("a-file");
+        File.WriteAllText(file, "");
+        var r = CliProcess.Run("run", "--weights", Weights, "--source", Fixtures.DemoClip, "--save", Path.Combine(file, "out.mp4"), "--save-json", dir.File("j.jsonl"));
+        Assert.Equal(1, r.ExitCode);
+        Assert.Equal([$"error: --save {Path.Combine(file, "out.mp4")}: '{file}' is a file, so no folder can be made there"], Errors(r));
+        Assert.False(File.Exists(dir.File("j.jsonl")), "no empty JSON lines file is left behind");
+
+        r = CliProcess.Run("run", "--weights", Weights, "--source", Fixtures.DemoClip, "--save-json", dir.Path);
+        Assert.Equal(1, r.ExitCode);
+        Assert.Contains($"--save-json {dir.Path}: is a folder; give a file name", r.StdErr);
+    }
+
+    [Fact]
+    public void AnAnnotatedImageThatCannotBeWrittenFailsTheRunWithoutClaimingSuccess()
+    {
+        using var dir = new TempDirectory();
+        Directory.CreateDirectory(Path.Combine(dir.Path, "d", "val-00000.jpg")); // a folder where the image should go
+        var r = CliProcess.Run("detect", "--weights", Weights, "--source", Fixtures.Shipped("samples", "images"), "--img-size", "160",
+            "--project", dir.Path, "--name", "d", "--exist-ok");
+        Assert.Equal(1, r.ExitCode);
+        Assert.Contains(Errors(r), l => l.Contains("val-00000.jpg: the annotated image could not be written"));
+        Assert.Contains("2 annotated image(s) saved", r.StdOut);
+    }
+
+    [Fact]
+    public void AListWithAMissingEntryRunsTheOthersAndNamesIt()
+    {
+        using var dir = new TempDirectory();
+        string list = dir.File("sources.txt");
+        File.WriteAllLines(list, [Fixtures.SampleImage("val-00000.jpg"), "not-there.mp4", Fixtures.SampleImage("val-00002.jpg")]);
+        var r = CliProcess.Run("run", "--weights", Weights, "--source", list, "--img-size", "160", "--save-json", dir.File("out.jsonl"));
+        Assert.Equal(1, r.ExitCode);
+        Assert.Equal(2, JsonLines(dir.File("out.jsonl")).Length);
+        Assert.Contains(Errors(r), l => l.Contains($"{list}: {dir.File("not-there.mp4")}: no such file or folder"));
+    }
+
+    [Theory]
+    [InlineData("detect", "--batch", "0", "--batch must be at least 1, got 0")]
+    [InlineData("explain", "--top-k", "0", "--top-k must be at least 1, got 0")]
+    [InlineData("run", "--cam-every", "-1", "--cam-every must be at least 0, got -1")]
+    [InlineData("run", "--conf-thres", "2", "--conf-thres must be between 0 and 1, got 2")]
+    [InlineData("detect", "--img-size", "0", "--img-size must be between 1 and 16384, got 0")]
+    [InlineData("detect", "--img-size", "-320", "--img-size must be between 1 and 16384, got -320")]
+    [InlineData("run", "--cam-method", "scorecam", "--cam-method 'scorecam': not a CAM method; choose one of gradcam")]
+    [InlineData("run", "--alpha", "1.5", "--alpha must be between 0 and 1, got 1.5")]
+    public void OptionValuesOutOfRangeAreOneLineNamingTheFlag(string command, string flag, string value, string message)
+    {
+        var r = CliProcess.Run(command, "--weights", Weights, "--source", Fixtures.SampleImage("val-00000.jpg"), flag, value);
+        Assert.Equal(1, r.ExitCode);
+        Assert.Contains($"error: {message}", r.StdErr);
+        Assert.DoesNotContain("Usage:", r.All);
+    }
+
+    [Fact]
+    public void AConfigValueOfTheWrongShapeNamesItsKey()
+    {
+        using var dir = new TempDirectory();
+        string config = dir.File("c.yaml");
+        File.WriteAllText(config, $"weights: {Weights}\nsource: {Fixtures.DemoClip}\ncam-every: [1, 2]\n");
+        var r = CliProcess.Run("run", "--config", config);
+        Assert.Equal(1, r.ExitCode);
+        Assert.Contains($"error: {config}: 'cam-every' takes one value, not a list", r.StdErr);
+
+        File.WriteAllText(config, $"weights: {Weights}\nsource: {Fixtures.DemoClip}\niou-thres: 7\n");
+        r = CliProcess.Run("run", "--config", config);
+        Assert.Contains($"error: {config}: 'iou-thres': --iou-thres must be between 0 and 1, got 7", r.StdErr);
+    }
+
+    [Fact]
+    public void ANonMultipleImageSizeIsRoundedWithANotice()
+    {
+        var r = CliProcess.Run("detect", "--weights", Weights, "--source", Fixtures.SampleImage("val-00000.jpg"), "--img-size", "333", "--nosave");
+        Assert.True(r.ExitCode == 0, r.All);
+        Assert.Contains("note: --img-size 333 is not a multiple of the model's largest stride 32: using 352", r.StdErr);
+    }
+
+    [Fact]
+    public void AnOpenCvRuntimeThatCannotLoadIsExplainedInOneLine()
+    {
+        // A copy of the program whose OpenCV native library is unusable (as when GTK 3 is missing).
+        using var dir = new TempDirectory();
+        string bin = AppContext.BaseDirectory;
+        foreach (var f in Directory.GetFiles(bin)) File.Copy(f, Path.Combine(dir.Path, Path.GetFileName(f)));
+        string native = Path.Combine("runtimes", "linux-x64", "native");
+        Directory.CreateDirectory(Path.Combine(dir.Path, native));
+        foreach (var f in Directory.GetFiles(Path.Combine(bin, native)))
+        {
+            string target = Path.Combine(dir.Path, native, Path.GetFileName(f));
+            if (Path.GetFileName(f) == "libOpenCvSharpExtern.so") File.WriteAllText(target, "not a library");
+            else File.CreateSymbolicLink(target, f);
+        }
+        var psi = new ProcessStartInfo("dotnet", [Path.Combine(dir.Path, "stream-analyzer.dll"), "detect", "--weights", Weights, "--source", Fixtures.SampleImage("val-00000.jpg")])
+        { RedirectStandardError = true, RedirectStandardOutput = true };
+        using var p = Process.Start(psi)!;
+        string err = p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        Assert.Equal(1, p.ExitCode);
+        var lines = err.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Single(lines);
+        Assert.StartsWith("error: OpenCV's native runtime (libOpenCvSharpExtern) cannot be loaded:", lines[0]);
+        Assert.Contains("install libgtk-3-0", lines[0]);
+    }
+}
