@@ -56,7 +56,7 @@ while kill -0 "$run" 2>/dev/null; do
   now=$(date +%s)
   rss=$(ps -o rss= -p "$run" 2>/dev/null | tr -d ' ' || true)
   [ -n "$rss" ] && echo "$((now - start)),$((rss / 1024))" >> "$out/memory.csv"
-  if [ "$now" -ge "$next_restart" ] && [ $((now - start)) -lt $((minutes * 60 - 60)) ]; then
+  if [ "$now" -ge "$next_restart" ] && [ $((now - start)) -lt $((minutes * 60 - 30)) ]; then
     echo "soak: restarting the publisher at $((now - start)) s"
     kill "$publisher" 2>/dev/null || true
     sleep 8

@@ -71,7 +71,7 @@ public sealed class CheckpointProfile
         WithLegacyNames(
         [
             "ultralytics.nn.modules.conv.Conv", "ultralytics.nn.modules.conv.DWConv", "ultralytics.nn.modules.conv.Concat",
-            "ultralytics.nn.modules.block.C2f", "ultralytics.nn.modules.block.C3k2", "ultralytics.nn.modules.block.C3k",
+            "ultralytics.nn.modules.block.C2f", "ultralytics.nn.modules.block.C2", "ultralytics.nn.modules.block.C3k2", "ultralytics.nn.modules.block.C3k",
             "ultralytics.nn.modules.block.C3", "ultralytics.nn.modules.block.Bottleneck", "ultralytics.nn.modules.block.SPPF",
             "ultralytics.nn.modules.block.C2PSA", "ultralytics.nn.modules.block.PSABlock", "ultralytics.nn.modules.block.Attention",
             "ultralytics.nn.modules.block.DFL", "ultralytics.nn.modules.head.Detect",

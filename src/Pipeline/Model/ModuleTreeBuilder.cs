@@ -35,6 +35,7 @@ internal static class ModuleTreeBuilder
         ["ultralytics.nn.modules.conv.DWConv"] = Conv.FromNode,
         ["ultralytics.nn.modules.conv.Concat"] = (n, _) => new Concat(n.Long("d") ?? 1),
         ["ultralytics.nn.modules.block.C2f"] = C2f.FromNode,
+        ["ultralytics.nn.modules.block.C2"] = C2.FromNode,
         ["ultralytics.nn.modules.block.C3k2"] = C2f.FromNode,
         ["ultralytics.nn.modules.block.C3"] = C3.FromNode,
         ["ultralytics.nn.modules.block.C3k"] = C3.FromNode,
