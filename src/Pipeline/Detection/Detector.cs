@@ -2,6 +2,7 @@ using System.Diagnostics;
 using OpenCvSharp;
 using StreamAnalyzer.Pipeline.Explainers;
 using StreamAnalyzer.Pipeline.Model;
+using StreamAnalyzer.Pipeline.Model.Onnx;
 using StreamAnalyzer.Pipeline.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -15,6 +16,7 @@ namespace StreamAnalyzer.Pipeline.Detection;
 public sealed class Detector : IDisposable
 {
     private readonly bool _ownsModel;
+    private readonly OnnxRuntimeModel? _onnx;
 
     /// <summary>Wraps a loaded model. With <paramref name="ownsModel"/>, disposing the detector disposes the model.</summary>
     public Detector(YoloModel model, DetectorOptions options, bool ownsModel = false)
@@ -30,6 +32,37 @@ public sealed class Detector : IDisposable
             model.Family.Defaults.RoundedPadding);
         model.to(Device);
         if (options.Half) model.half();
+        Backend = options.Backend switch
+        {
+            InferenceBackend.Auto => Device.type == DeviceType.CPU ? InferenceBackend.Onnx : InferenceBackend.Torch,
+            InferenceBackend.Onnx when Device.type != DeviceType.CPU =>
+                throw new UserInputException("--backend onnx runs on the CPU; use --backend torch (or auto) with --device cuda"),
+            var b => b,
+        };
+        if (Backend == InferenceBackend.Onnx) _onnx = new OnnxRuntimeModel(model, torch.get_num_threads());
+    }
+
+    /// <summary>What runs the forward pass of frames that are not explained (ONNX Runtime or TorchSharp).</summary>
+    public InferenceBackend Backend { get; }
+
+    /// <summary>
+    /// Whether <see cref="Detect(IReadOnlyList{Mat}, CamExplainer?, int)"/> may run on several threads at once
+    /// (ONNX Runtime sessions may; a TorchSharp forward pass gains nothing from it and is kept to one caller).
+    /// </summary>
+    public bool SupportsConcurrentCalls => _onnx is not null;
+
+    /// <summary>
+    /// ONNX Runtime intra-op threads per call (libtorch's count at start). Concurrent callers each set to their share
+    /// of the cores run more frames per second than one caller with all of them: small convolutions scale poorly
+    /// across threads.
+    /// </summary>
+    public int IntraOpThreads
+    {
+        get => _onnx?.Threads ?? torch.get_num_threads();
+        set
+        {
+            if (_onnx is not null) _onnx.Threads = value;
+        }
     }
 
     /// <summary>Loads a checkpoint and creates a detector that owns the model.</summary>
@@ -49,6 +82,14 @@ public sealed class Detector : IDisposable
 
     /// <summary>Class names.</summary>
     public IReadOnlyList<string> Names => Model.Names;
+
+    /// <summary>The forward pass alone on the configured backend: a letterboxed (B, 3, H, W) batch in, the prediction out (caller's dispose scope).</summary>
+    public Tensor Forward(Tensor input)
+    {
+        if (_onnx is not null) return _onnx.Run(input).Pred;
+        using var mode = inference_mode();
+        return Model.forward(input);
+    }
 
     /// <summary>Detects objects in each frame (8-bit BGR). The frames are not modified or disposed.</summary>
     public IReadOnlyList<DetectionResult> Detect(IReadOnlyList<Mat> frames) => Detect(frames, null, 0);
@@ -96,8 +137,12 @@ public sealed class Detector : IDisposable
         double preprocess = clock.Elapsed.TotalMilliseconds;
 
         clock.Restart();
-        ModelOutput? output = explainer?.Forward(input);
-        var pred = output?.Pred ?? Model.forward(input);
+        // With ONNX Runtime doing the forward pass, TorchSharp only runs the explanations' small recomputations:
+        // one libtorch thread does them best (parallel regions that small cost more than they save, and idle OpenMP
+        // workers spin on the cores ONNX Runtime and the other stages need).
+        using var threads = _onnx is not null && explainer is not null ? new TorchThreads(1) : null;
+        var explained = explainer?.Forward(input, _onnx);
+        var pred = explained?.Output.Pred ?? (_onnx is not null ? _onnx.Run(input).Pred : Model.forward(input));
         if (Device.type == DeviceType.CUDA) cuda.synchronize(Device);
         double forward = clock.Elapsed.TotalMilliseconds;
 
@@ -113,8 +158,8 @@ public sealed class Detector : IDisposable
 
         clock.Restart();
         var explanations = new IReadOnlyList<DetectionExplanation>?[frames.Length];
-        if (explainer is not null && output is not null)
-            for (int i = 0; i < frames.Length; i++) explanations[i] = explainer.Explain(output, i, detections[i].Take(topK).ToArray());
+        if (explainer is not null && explained is not null)
+            for (int i = 0; i < frames.Length; i++) explanations[i] = explainer.Explain(explained, i, detections[i].Take(topK).ToArray());
         double explain = clock.Elapsed.TotalMilliseconds;
 
         var timings = new StageTimings(preprocess / frames.Length, forward / frames.Length, nms / frames.Length, explain / frames.Length);
@@ -125,6 +170,7 @@ public sealed class Detector : IDisposable
     /// <inheritdoc/>
     public void Dispose()
     {
+        _onnx?.Dispose();
         if (_ownsModel) Model.Dispose();
     }
 }

@@ -9,5 +9,6 @@ namespace StreamAnalyzer.Pipeline.Detection;
 /// <param name="Half">Run in float16 (CUDA only).</param>
 /// <param name="AutoPad">Pad to the next stride multiple (detect.py's default) rather than a full square.</param>
 /// <param name="ScaleUp">Enlarge frames smaller than the target.</param>
+/// <param name="Backend">What runs the forward pass.</param>
 public sealed record DetectorOptions(int ImageSize = 640, NmsOptions? Nms = null, Device? Device = null, bool Half = false,
-    bool AutoPad = true, bool ScaleUp = true);
+    bool AutoPad = true, bool ScaleUp = true, InferenceBackend Backend = InferenceBackend.Auto);

@@ -1,3 +1,4 @@
+using StreamAnalyzer.Pipeline.Runtime;
 using StreamAnalyzer.Pipeline.Model;
 using static TorchSharp.torch;
 
@@ -32,7 +33,7 @@ public static class NonMaxSuppression
             var gate = layout.HasObjectness
                 ? pred[b, TensorIndex.Colon, layout.ObjectnessColumn]
                 : pred[b, TensorIndex.Colon, TensorIndex.Slice(layout.ClassColumn, null)].amax(-1);
-            var rows = nonzero(gate > conf).view(-1);
+            var rows = nonzero(gate.gt(TorchScalars.Of(conf))).view(-1);
             if (rows.numel() == 0)
             {
                 // (TorchSharp's ToArray throws on an empty tensor.)

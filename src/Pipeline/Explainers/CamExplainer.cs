@@ -1,16 +1,18 @@
 using StreamAnalyzer.Pipeline.Explainers.Methods;
 using StreamAnalyzer.Pipeline.Explainers.Targets;
 using StreamAnalyzer.Pipeline.Model;
+using StreamAnalyzer.Pipeline.Model.Onnx;
 using TorchSharp;
 using static TorchSharp.torch;
 
 namespace StreamAnalyzer.Pipeline.Explainers;
 
 /// <summary>
-/// Explains detections with a CAM method. The forward pass that detects can also serve the explanation
-/// (<see cref="Explain(ModelOutput, int, IReadOnlyList{Detection.Detection})"/>): the network runs without autograd
-/// up to the target layers, whose outputs become autograd leaves, and for each detection only dScore/dA is computed
-/// with <c>autograd.grad</c> - no parameter gradients, no backward below the target layers.
+/// Explains detections with a CAM method. The forward pass that detects also serves the explanation
+/// (<see cref="Forward"/>, then <see cref="Explain(ExplainedForward, int, IReadOnlyList{Detection.Detection})"/>): only
+/// dScore/dA is computed, with <c>autograd.grad</c> - no parameter gradients, no backward below the target layers.
+/// On TorchSharp the network records the graph above the target layers; on ONNX Runtime the few layers between the
+/// target layers and the head are recomputed with TorchSharp, on windows around the detections where that is exact.
 /// </summary>
 public sealed class CamExplainer(YoloModel model, CamMethod method, CamTarget target, LayerSelection layers)
 {
@@ -26,13 +28,61 @@ public sealed class CamExplainer(YoloModel model, CamMethod method, CamTarget ta
     /// <summary>The targets a forward pass must capture (and take gradients from).</summary>
     public IReadOnlyList<ExplainTarget> RequiredTargets => Layers.AllTargets(model);
 
-    /// <summary>Runs the forward pass explanations need: activations captured, gradients recorded from the target layers.</summary>
-    public ModelOutput Forward(Tensor input)
+    private readonly Lock _gate = new();
+    private PartialForward? _partial;
+    private LevelWindows? _windows;
+
+    /// <summary>
+    /// Whether <see cref="Forward"/> and <see cref="Explain(ExplainedForward, int, IReadOnlyList{Detection.Detection})"/>
+    /// may run on several threads at once: not when a submodule is explained (its output is taken by a hook on the
+    /// shared module).
+    /// </summary>
+    public bool SupportsConcurrentCalls => RequiredTargets.All(t => t.Submodule is null);
+
+    /// <summary>
+    /// Runs the forward pass explanations need: activations captured, gradients recorded from the target layers.
+    /// With <paramref name="onnx"/>, ONNX Runtime runs the network (its prediction is the one detections come from);
+    /// gradients then come from windows around the detections (<c>auto</c>, <c>neck</c>) or from recomputing the
+    /// part between the target layers and the head with TorchSharp.
+    /// </summary>
+    public ExplainedForward Forward(Tensor input, OnnxRuntimeModel? onnx = null)
     {
         var targets = RequiredTargets;
         var layers = targets.Where(t => t.Submodule is null).Select(t => t.Layer).ToArray();
         var submodules = targets.Where(t => t.Submodule is not null).Select(t => t.Name).ToArray();
-        return model.Run(input, capture: layers, gradientFrom: Method.NeedsGradients ? layers : null, submodules: submodules);
+        // Submodule outputs need hooks inside the TorchSharp modules: those run the whole network there.
+        if (onnx is null || submodules.Length > 0)
+        {
+            var output = model.Run(input, capture: layers, gradientFrom: Method.NeedsGradients ? layers : null, submodules: submodules);
+            return new ExplainedForward(output, Method.NeedsGradients ? new GraphGradients(model, output, Target) : null);
+        }
+        int height = (int)input.shape[2], width = (int)input.shape[3];
+        if (!Method.NeedsGradients) return new ExplainedForward(onnx.Run(input, layers), null);
+        if (Layers.GradientRoots(model) is not null)
+        {
+            var windows = Windows();
+            if (windows is not null)
+            {
+                var full = onnx.Run(input, layers);
+                return new ExplainedForward(full, new WindowGradients(model, windows, full, Target, height, width));
+            }
+        }
+        PartialForward partial;
+        lock (_gate) partial = _partial ??= new PartialForward(model, layers, Layers.GradientRoots(model));
+        var ort = onnx.Run(input, partial.Inputs);
+        var top = partial.Run(ort.Activations, gradients: true, height, width);
+        var combined = new ModelOutput(ort.Pred, top.Logits, top.Activations, top.Submodules, height, width);
+        return new ExplainedForward(combined, new GraphGradients(model, combined, Target));
+    }
+
+    // Windows, once every level's reach has been measured (once, under the lock); null where some level has none.
+    private LevelWindows? Windows()
+    {
+        lock (_gate)
+        {
+            _windows ??= new LevelWindows(model, Layers);
+            return Enumerable.Range(0, model.HeadInputs.Count).All(l => _windows.Radius(l) is not null) ? _windows : null;
+        }
     }
 
     /// <summary>Runs its own forward pass on one letterboxed input (1, 3, H, W) and explains the detections.</summary>
@@ -47,35 +97,31 @@ public sealed class CamExplainer(YoloModel model, CamMethod method, CamTarget ta
     /// Explains detections of image <paramref name="batchIndex"/> from a forward pass made by <see cref="Forward"/>.
     /// Each detection's <see cref="Pipeline.Detection.Detection.Row"/> indexes that image's prediction.
     /// </summary>
-    public IReadOnlyList<DetectionExplanation> Explain(ModelOutput output, int batchIndex, IReadOnlyList<Pipeline.Detection.Detection> detections)
+    public IReadOnlyList<DetectionExplanation> Explain(ExplainedForward forward, int batchIndex, IReadOnlyList<Pipeline.Detection.Detection> detections)
     {
         if (detections.Count == 0) return [];
+        var output = forward.Output;
         int height = output.InputHeight, width = output.InputWidth;
+        var levels = detections.Select(d => model.LevelOfRow(d.Row, height, width)).ToArray();
         var results = new DetectionExplanation[detections.Count];
-        // Scores are indexed out of the recorded logits: that must be recorded too, whatever the caller's grad mode.
+        // Scores come out of recorded graphs: those must be recorded too, whatever the caller's grad mode.
         using var grad = enable_grad();
+        IReadOnlyList<ExplainTarget> Reaching(int level) => Method.NeedsGradients
+            ? Layers.For(model, level).Where(t => model.LevelsFedBy(t.Layer, t.Submodule).Contains(level)).ToArray()
+            : [];
+        forward.Gradients?.Prepare(batchIndex, detections.Select((d, i) => (d, levels[i], Reaching(levels[i]))).ToArray());
         for (int i = 0; i < detections.Count; i++)
         {
             var d = detections[i];
-            int level = model.LevelOfRow(d.Row, height, width);
+            int level = levels[i];
             using var scope = NewDisposeScope();
             var targets = Layers.For(model, level);
             Tensor Activation(ExplainTarget t) => t.Submodule is null ? output.Activations[t.Layer] : output.Submodules[t.Name];
             // One backward per detection, for all its targets that reach its level; the others have zero gradient.
-            var reaching = Method.NeedsGradients ? targets.Where(t => model.LevelsFedBy(t.Layer, t.Submodule).Contains(level)).ToArray() : [];
-            var gradients = new Dictionary<ExplainTarget, Tensor>();
-            if (reaching.Length > 0)
-            {
-                var score = Target.Score(output.Logits[batchIndex, d.Row], d.ClassId, model.Layout);
-                var inputs = reaching.Select(Activation).ToArray();
-                // libtorch aborts the process on a graph error inside grad(): check what it would check.
-                if (!score.requires_grad || inputs.Any(t => !t.requires_grad))
-                    throw new InvalidOperationException("the forward pass did not record gradients: use CamExplainer.Forward");
-                var grads = torch.autograd.grad([score], inputs, retain_graph: true);
-                for (int j = 0; j < reaching.Length; j++) gradients[reaching[j]] = grads[j][batchIndex].detach();
-            }
+            var reaching = Reaching(level);
+            var gradients = reaching.Count > 0 ? forward.Gradients!.Gradients(batchIndex, d, level, reaching) : new Dictionary<ExplainTarget, Tensor>();
 
-            var maps = new List<(string Layer, Tensor? Map)>();
+            var maps = new List<(string Layer, float[]? Map)>();
             foreach (var t in targets)
             {
                 var activations = Activation(t)[batchIndex].detach();
@@ -89,7 +135,13 @@ public sealed class CamExplainer(YoloModel model, CamMethod method, CamTarget ta
             if (Layers.Fuses)
             {
                 var informative = maps.Where(m => m.Map is not null).Select(m => m.Map!).ToList();
-                var fused = informative.Count == 0 ? null : Renormalise(stack(informative).sum(0L));
+                float[]? fused = null;
+                if (informative.Count > 0)
+                {
+                    fused = informative[0];
+                    foreach (var other in informative.Skip(1)) System.Numerics.Tensors.TensorPrimitives.Add(fused, other, fused);
+                    if (!Renormalise(fused)) fused = null;
+                }
                 results[i] = new DetectionExplanation(d, [ToCamMap("neck", fused, height, width)]);
             }
             else
@@ -100,24 +152,47 @@ public sealed class CamExplainer(YoloModel model, CamMethod method, CamTarget ta
         return results;
     }
 
-    // Upsample to the input (bilinear, align_corners=False) and min-max normalise, as the reference;
-    // null for a constant map, where the reference divides 0 by 0.
-    private static Tensor? Normalise(Tensor raw, int height, int width)
+    // Upsample to the input (bilinear with pixel centres aligned, as the reference's align_corners=False) and
+    // min-max normalise; null for a constant map, where the reference divides 0 by 0. Done by OpenCV and on the CPU
+    // copy the map needs anyway: a handful of tensor operations per map would cost more than the map itself.
+    private static float[]? Normalise(Tensor raw, int height, int width)
     {
-        var up = nn.functional.interpolate(raw.to(ScalarType.Float32).view(1, 1, raw.shape[0], raw.shape[1]),
-            size: [height, width], mode: InterpolationMode.Bilinear, align_corners: false).view(height, width);
-        return Renormalise(up);
+        using var cpu = raw.to(ScalarType.Float32).cpu().contiguous();
+        int h = (int)raw.shape[0], w = (int)raw.shape[1];
+        var small = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(cpu.bytes).ToArray();
+        var values = new float[height * width];
+        unsafe
+        {
+            fixed (float* source = small, target = values)
+            {
+                using var from = OpenCvSharp.Mat.FromPixelData(h, w, OpenCvSharp.MatType.CV_32FC1, (IntPtr)source);
+                using var to = OpenCvSharp.Mat.FromPixelData(height, width, OpenCvSharp.MatType.CV_32FC1, (IntPtr)target);
+                OpenCvSharp.Cv2.Resize(from, to, new OpenCvSharp.Size(width, height), interpolation: OpenCvSharp.InterpolationFlags.Linear);
+            }
+        }
+        return Renormalise(values) ? values : null;
     }
 
-    private static Tensor? Renormalise(Tensor map)
+    private static bool Renormalise(float[] map)
     {
-        float min = map.min().item<float>(), max = map.max().item<float>();
+        float min = System.Numerics.Tensors.TensorPrimitives.Min(map), max = System.Numerics.Tensors.TensorPrimitives.Max(map);
         // Constant up to float rounding, relative to the map's own scale (gradients through deep random nets are tiny).
-        if (!(max - min > 1e-6f * Math.Max(Math.Abs(max), Math.Abs(min))) || float.IsNaN(min) || float.IsNaN(max)) return null;
-        return (map - min) / (max - min);
+        if (!(max - min > 1e-6f * Math.Max(Math.Abs(max), Math.Abs(min))) || float.IsNaN(min) || float.IsNaN(max)) return false;
+        // (x - min) / (max - min) as one affine pass (OpenCV's is several times faster than two TensorPrimitives passes).
+        unsafe
+        {
+            fixed (float* values = map)
+            {
+                using var mat = OpenCvSharp.Mat.FromPixelData(1, map.Length, OpenCvSharp.MatType.CV_32FC1, (IntPtr)values);
+                mat.ConvertTo(mat, OpenCvSharp.MatType.CV_32FC1, 1.0 / (max - min), -min / (double)(max - min));
+                // The affine form rounds the ends to within 1e-9 of 0 and 1, on either side: clamp to [0, 1].
+                OpenCvSharp.Cv2.Max(mat, 0.0, mat);
+                OpenCvSharp.Cv2.Min(mat, 1.0, mat);
+            }
+        }
+        return true;
     }
 
-    private static CamMap ToCamMap(string layer, Tensor? map, int height, int width) => map is null
-        ? new CamMap(layer, width, height, new float[height * width], true)
-        : new CamMap(layer, width, height, map.cpu().data<float>().ToArray(), false);
+    private static CamMap ToCamMap(string layer, float[]? map, int height, int width) =>
+        new(layer, width, height, map ?? new float[height * width], map is null);
 }

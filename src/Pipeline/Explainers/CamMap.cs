@@ -1,3 +1,5 @@
+using System.Numerics.Tensors;
+
 namespace StreamAnalyzer.Pipeline.Explainers;
 
 /// <summary>
@@ -11,29 +13,31 @@ namespace StreamAnalyzer.Pipeline.Explainers;
 /// <param name="IsConstant">The raw map was constant (e.g. the layer does not influence this detection).</param>
 public sealed record CamMap(string Layer, int Width, int Height, float[] Values, bool IsConstant)
 {
+    /// <summary>The element-wise maximum of maps of one size (the combined view of several detections).</summary>
+    public static CamMap Max(IReadOnlyList<CamMap> maps)
+    {
+        if (maps.Count == 1) return maps[0];
+        var values = (float[])maps[0].Values.Clone();
+        foreach (var m in maps.Skip(1)) TensorPrimitives.Max(values, m.Values, values);
+        return new CamMap("combined", maps[0].Width, maps[0].Height, values, maps.All(m => m.IsConstant));
+    }
+
     /// <summary>Share of the map's mass inside a box given in input pixels (0 for an empty map).</summary>
     public double MassInside(Detection.BoxF box)
     {
-        double total = 0, inside = 0;
+        double total = TensorPrimitives.Sum<float>(Values);
+        if (!(total > 0)) return 0;
         int x1 = Math.Max(0, (int)Math.Floor(box.X1)), x2 = Math.Min(Width, (int)Math.Ceiling(box.X2));
         int y1 = Math.Max(0, (int)Math.Floor(box.Y1)), y2 = Math.Min(Height, (int)Math.Ceiling(box.Y2));
-        for (int y = 0; y < Height; y++)
-        {
-            for (int x = 0; x < Width; x++)
-            {
-                float v = Values[y * Width + x];
-                total += v;
-                if (x >= x1 && x < x2 && y >= y1 && y < y2) inside += v;
-            }
-        }
-        return total > 0 ? inside / total : 0;
+        double inside = 0;
+        for (int y = y1; y < y2 && x2 > x1; y++) inside += TensorPrimitives.Sum<float>(Values.AsSpan(y * Width + x1, x2 - x1));
+        return inside / total;
     }
 
     /// <summary>Location (x, y) in input pixels of the highest value.</summary>
     public (int X, int Y) Peak()
     {
-        int best = 0;
-        for (int i = 1; i < Values.Length; i++) if (Values[i] > Values[best]) best = i;
-        return (best % Width, best / Width);
+        int best = TensorPrimitives.IndexOfMax<float>(Values);
+        return best < 0 ? (0, 0) : (best % Width, best / Width);
     }
 }

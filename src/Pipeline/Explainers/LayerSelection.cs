@@ -7,8 +7,8 @@ namespace StreamAnalyzer.Pipeline.Explainers;
 /// Which layers to explain at:
 /// <list type="bullet">
 /// <item><c>auto</c>: each detection at the layer feeding the head at its own level, so no map is blank;</item>
-/// <item><c>neck</c>: the head inputs and the layers feeding them, each map normalised, then fused into one
-/// (multi-scale, as Ultralytics' LayerCAM over the neck outputs);</item>
+/// <item><c>neck</c>: for each detection, the head input at its level and the layers feeding that input, each map
+/// normalised, then fused into one (gradients taken along the detection's own level's path);</item>
 /// <item>explicit layers, comma-separated: an index (<c>74</c>; <c>74_act</c> and <c>74.act</c> mean the same, as a
 /// Conv/RepConv's activation output is the layer's output) or a submodule path (<c>102.rbr_dense</c>,
 /// <c>74.conv</c>; with <c>--no-fuse</c> for submodules that fusion removes).</item>
@@ -88,8 +88,28 @@ public sealed class LayerSelection
     public IReadOnlyList<ExplainTarget> For(YoloModel model, int level) => _mode switch
     {
         "auto" => [new ExplainTarget(model.HeadInputs[level])],
-        "neck" => NeckLayers(model).Where(l => model.LevelsFedBy(l).Contains(level)).Select(l => new ExplainTarget(l)).ToArray(),
+        "neck" => NeckLayersOf(model, level).Select(l => new ExplainTarget(l)).ToArray(),
         _ => Layers!,
+    };
+
+    /// <summary>A level's head input and the layers feeding it directly: where <c>neck</c> explains that level's detections.</summary>
+    public static int[] NeckLayersOf(YoloModel model, int level)
+    {
+        int h = model.HeadInputs[level];
+        return model.Layers[h].From.Where(f => f >= 0 && model.Layers[f].Stride > 0).Append(h).Distinct().Order().ToArray();
+    }
+
+    /// <summary>
+    /// Where gradients start for a selection, when only the part of the network above them needs recomputing:
+    /// the head inputs for <c>auto</c>; the layers feeding the head inputs for <c>neck</c> (each detection takes its
+    /// gradients along its own level's path, not across the neck's other paths); null (worked out from the layers) for
+    /// explicit lists.
+    /// </summary>
+    public IReadOnlyList<int>? GradientRoots(YoloModel model) => _mode switch
+    {
+        "auto" => model.HeadInputs.ToArray(),
+        "neck" => NeckLayers(model).Except(model.HeadInputs).ToArray(),
+        _ => null,
     };
 
     /// <summary>The head inputs and the layers that feed them.</summary>

@@ -238,6 +238,9 @@ public sealed class YoloModel : nn.Module<Tensor, Tensor>
         return new ModelOutput(pred!, logits!, captured, capturedSubmodules, (int)x.shape[2], (int)x.shape[3]);
     }
 
+    /// <summary>The module of layer <paramref name="index"/>.</summary>
+    internal nn.Module LayerModule(int index) => model[index];
+
     /// <summary>The submodule paths of layer <paramref name="layer"/> whose outputs can be captured, e.g. <c>conv</c>, <c>rbr_dense.0</c>.</summary>
     public IReadOnlyList<string> SubmodulePaths(int layer) =>
         model[layer].named_modules().Where(m => m.name.Length > 0 && m.module is nn.Module<Tensor, Tensor>).Select(m => m.name).ToArray();

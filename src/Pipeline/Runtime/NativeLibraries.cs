@@ -19,6 +19,7 @@ public static class NativeLibraries
         if (Interlocked.Exchange(ref _initialised, 1) == 1) return;
         // FFmpeg reads this when OpenCV opens its first video; a value the user set is kept (e.g. 32 to debug a file).
         if (Environment.GetEnvironmentVariable("OPENCV_FFMPEG_LOGLEVEL") is null) SetNativeEnvironment("OPENCV_FFMPEG_LOGLEVEL", "-8");
+
         try
         {
             _ = Cv2.GetVersionString();

@@ -41,7 +41,9 @@ public sealed class FfmpegVideoWriter : IVideoWriter
         if (width % 2 != 0 || height % 2 != 0) arguments.AddRange(["-vf", "pad=ceil(iw/2)*2:ceil(ih/2)*2"]);
         arguments.AddRange(
         [
-            "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", "-g", keyInterval.ToString(CultureInfo.InvariantCulture),
+            // superfast: about a fifth less CPU than veryfast for files about half again as large - the encoder shares
+            // the cores with inference.
+            "-c:v", "libx264", "-preset", "superfast", "-pix_fmt", "yuv420p", "-g", keyInterval.ToString(CultureInfo.InvariantCulture),
             "-movflags", "+frag_keyframe+empty_moov+default_base_moof", "-flush_packets", "1", "-f", "mp4", path,
         ]);
         _process = Ffmpeg.Start(ffmpeg, arguments);

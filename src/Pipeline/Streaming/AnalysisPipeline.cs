@@ -19,6 +19,9 @@ public sealed class AnalysisPipeline(Detector detector, CamExplainer? explainer,
     /// <summary>The render stage (its <see cref="RenderStage.ShowHeatmap"/> can be toggled while running).</summary>
     public RenderStage Render { get; private set; } = null!;
 
+    /// <summary>Batches analysed at once in the last run (see <see cref="PipelineOptions.Workers"/>).</summary>
+    public int Workers { get; private set; } = 1;
+
     /// <summary>Where reconnection messages go (stderr in the CLI).</summary>
     public Action<string>? Log { get; set; }
 
@@ -43,6 +46,8 @@ public sealed class AnalysisPipeline(Detector detector, CamExplainer? explainer,
         capture.SourceEnded += sinkStage.SourceEnded;
         capture.SourceOpened += (i, s) => SourceOpened?.Invoke(i, s);
         Render = new RenderStage(options, Statistics);
+        var inference = new InferenceStage(detector, explainer, options, live);
+        Workers = inference.Workers;
 
         async Task Guard(Func<Task> stage)
         {
@@ -63,7 +68,7 @@ public sealed class AnalysisPipeline(Detector detector, CamExplainer? explainer,
             Guard(() => capture.RunAsync(frames.Writer, stopCapture.Token)),
             Guard(() => new BatchingStage(options, Statistics).RunAsync(frames.Reader, batches.Writer, failed.Token)),
             // Tensor work runs on a thread of its own; it never holds a dispose scope across an await.
-            Guard(() => Task.Factory.StartNew(() => new InferenceStage(detector, explainer, options).RunAsync(batches.Reader, analyzed.Writer, failed.Token),
+            Guard(() => Task.Factory.StartNew(() => inference.RunAsync(batches.Reader, analyzed.Writer, failed.Token),
                 CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap()),
             Guard(() => Render.RunAsync(analyzed.Reader, rendered.Writer, failed.Token)),
             Guard(() => sinkStage.RunAsync(rendered.Reader, failed.Token)),

@@ -1,67 +1,234 @@
 using System.Threading.Channels;
 using StreamAnalyzer.Pipeline.Detection;
 using StreamAnalyzer.Pipeline.Explainers;
+using StreamAnalyzer.Pipeline.Runtime;
 
 namespace StreamAnalyzer.Pipeline.Streaming;
 
 /// <summary>
 /// Runs the detector on each batch; every <c>--cam-every</c>-th processed frame of a source is explained from the
-/// same forward pass. The tensor work happens inside <see cref="Detector"/>'s own dispose scopes, never across an await.
+/// same forward pass. With several workers, batches are analysed at once on threads of their own (each with its share
+/// of the intra-op threads) and leave in the order they came. The tensor work happens inside <see cref="Detector"/>'s
+/// own dispose scopes, never across an await.
 /// </summary>
-public sealed class InferenceStage(Detector detector, CamExplainer? explainer, PipelineOptions options)
+public sealed class InferenceStage
 {
+    private readonly Detector _detector;
+    private readonly CamExplainer? _explainer;
+    private readonly PipelineOptions _options;
     private readonly Dictionary<int, long> _processedPerSource = [];
+
+    /// <summary>Plans the stage; <paramref name="live"/>: the sources are live (one worker keeps latency down).</summary>
+    public InferenceStage(Detector detector, CamExplainer? explainer, PipelineOptions options, bool live = false)
+    {
+        _detector = detector;
+        _explainer = explainer;
+        _options = options;
+        bool concurrent = detector.SupportsConcurrentCalls && explainer?.SupportsConcurrentCalls != false;
+        int threads = detector.IntraOpThreads;
+        Workers = options.Workers switch
+        {
+            0 => concurrent && !live && threads >= 2 ? 2 : 1,
+            1 => 1,
+            var n when !concurrent => throw new UserInputException(
+                $"--workers {n}: concurrent workers need the onnx backend and layers without submodules; use --workers 1"),
+            var n => n,
+        };
+        ThreadsPerWorker = Workers == 1 ? threads : Math.Max(1, threads / Workers);
+    }
+
+    /// <summary>Batches analysed at once.</summary>
+    public int Workers { get; }
+
+    /// <summary>Intra-op threads each worker runs with.</summary>
+    public int ThreadsPerWorker { get; }
 
     /// <summary>Runs until the input completes, then completes <paramref name="output"/>.</summary>
     public async Task RunAsync(ChannelReader<IReadOnlyList<Frame>> input, ChannelWriter<AnalyzedFrame> output, CancellationToken abort)
     {
-        await StageCompletion.RunAsync(output, async () =>
+        int previousThreads = _detector.IntraOpThreads;
+        _detector.IntraOpThreads = ThreadsPerWorker;
+        try
         {
-            await foreach (var batch in input.ReadAllAsync(abort).ConfigureAwait(false))
+            await StageCompletion.RunAsync(output, () => Workers == 1 ? RunOneAsync(input, output, abort) : RunManyAsync(input, output, abort))
+                .ConfigureAwait(false);
+        }
+        finally
+        {
+            _detector.IntraOpThreads = previousThreads;
+        }
+    }
+
+    private async Task RunOneAsync(ChannelReader<IReadOnlyList<Frame>> input, ChannelWriter<AnalyzedFrame> output, CancellationToken abort)
+    {
+        await foreach (var batch in input.ReadAllAsync(abort).ConfigureAwait(false))
+        {
+            AnalyzedFrame[] analyzed;
+            try
             {
-                AnalyzedFrame[] analyzed;
-                try
+                analyzed = Analyze(batch, Due(batch));
+            }
+            catch
+            {
+                foreach (var f in batch) f.Dispose();
+                throw;
+            }
+            await WriteAsync(analyzed, output, abort).ConfigureAwait(false);
+        }
+    }
+
+    // A dispatcher hands batches to the workers through `work` and queues each batch's result-to-be in `pending`, in
+    // arrival order; the writer awaits them in that order. `pending`'s capacity bounds the batches in flight.
+    private async Task RunManyAsync(ChannelReader<IReadOnlyList<Frame>> input, ChannelWriter<AnalyzedFrame> output, CancellationToken abort)
+    {
+        using var failed = CancellationTokenSource.CreateLinkedTokenSource(abort);
+        var work = Channel.CreateUnbounded<WorkItem>(new UnboundedChannelOptions { SingleWriter = true });
+        var pending = Channel.CreateBounded<Task<AnalyzedFrame[]>>(new BoundedChannelOptions(Workers - 1) { SingleReader = true, SingleWriter = true });
+        var workers = Enumerable.Range(0, Workers).Select(_ => Task.Factory.StartNew(() => Work(work.Reader, failed.Token),
+            CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default)).ToArray();
+
+        async Task Dispatch()
+        {
+            try
+            {
+                await foreach (var batch in input.ReadAllAsync(failed.Token).ConfigureAwait(false))
                 {
-                    analyzed = Analyze(batch);
-                }
-                catch
-                {
-                    foreach (var f in batch) f.Dispose();
-                    throw;
-                }
-                for (int i = 0; i < analyzed.Length; i++)
-                {
+                    var item = new WorkItem(batch, Due(batch));
                     try
                     {
-                        await output.WriteAsync(analyzed[i], abort).ConfigureAwait(false);
+                        await pending.Writer.WriteAsync(item.Result.Task, failed.Token).ConfigureAwait(false);
                     }
                     catch
                     {
-                        for (int j = i; j < analyzed.Length; j++) analyzed[j].Dispose();
+                        foreach (var f in batch) f.Dispose();
                         throw;
+                    }
+                    if (!work.Writer.TryWrite(item))
+                    {
+                        foreach (var f in batch) f.Dispose();
+                        item.Result.TrySetCanceled();
                     }
                 }
             }
-        }).ConfigureAwait(false);
+            finally
+            {
+                work.Writer.TryComplete();
+                pending.Writer.TryComplete();
+            }
+        }
+
+        async Task Collect()
+        {
+            await foreach (var result in pending.Reader.ReadAllAsync(failed.Token).ConfigureAwait(false))
+                await WriteAsync(await result.ConfigureAwait(false), output, failed.Token).ConfigureAwait(false);
+        }
+
+        var dispatch = Dispatch();
+        var collect = Collect();
+        try
+        {
+            await Task.WhenAll(
+                dispatch.ContinueWith(t => { if (!t.IsCompletedSuccessfully) failed.Cancel(); }, TaskScheduler.Default),
+                collect.ContinueWith(t => { if (!t.IsCompletedSuccessfully) failed.Cancel(); }, TaskScheduler.Default)).ConfigureAwait(false);
+            // A real error wins over the cancellation it caused in the other half.
+            var error = new[] { dispatch, collect }.Where(t => t.IsFaulted).SelectMany(t => t.Exception!.InnerExceptions)
+                .FirstOrDefault(e => e is not OperationCanceledException);
+            if (error is not null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(error);
+            await Task.WhenAll(dispatch, collect).ConfigureAwait(false);
+        }
+        finally
+        {
+            // Workers finish the batch in hand; then nothing is left that is not disposed here.
+            work.Writer.TryComplete();
+            await Task.WhenAll(workers).ConfigureAwait(false);
+            while (work.Reader.TryRead(out var left))
+            {
+                foreach (var f in left.Batch) f.Dispose();
+                left.Result.TrySetCanceled();
+            }
+            while (pending.Reader.TryRead(out var result))
+                if (result.IsCompletedSuccessfully)
+                    foreach (var f in result.Result) f.Dispose();
+        }
     }
 
-    private AnalyzedFrame[] Analyze(IReadOnlyList<Frame> batch)
+    private void Work(ChannelReader<WorkItem> work, CancellationToken abort)
+    {
+        while (Take(work, abort) is { } item)
+        {
+            try
+            {
+                item.Result.SetResult(Analyze(item.Batch, item.Due));
+            }
+            catch (Exception e)
+            {
+                foreach (var f in item.Batch) f.Dispose();
+                item.Result.SetException(e);
+            }
+        }
+    }
+
+    // The next item, waiting for one; null once the channel is done or on abort.
+    private static WorkItem? Take(ChannelReader<WorkItem> work, CancellationToken abort)
+    {
+        try
+        {
+            while (!abort.IsCancellationRequested)
+            {
+                if (work.TryRead(out var item)) return item;
+                if (!work.WaitToReadAsync(abort).AsTask().GetAwaiter().GetResult()) return null;
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        return null;
+    }
+
+    private static async Task WriteAsync(AnalyzedFrame[] analyzed, ChannelWriter<AnalyzedFrame> output, CancellationToken abort)
+    {
+        for (int i = 0; i < analyzed.Length; i++)
+        {
+            try
+            {
+                await output.WriteAsync(analyzed[i], abort).ConfigureAwait(false);
+            }
+            catch
+            {
+                for (int j = i; j < analyzed.Length; j++) analyzed[j].Dispose();
+                throw;
+            }
+        }
+    }
+
+    // Which frames of the batch are explained: counted per source, in arrival order (so by the dispatcher alone).
+    private bool[] Due(IReadOnlyList<Frame> batch)
     {
         var due = new bool[batch.Count];
         for (int i = 0; i < batch.Count; i++)
         {
             long n = _processedPerSource.GetValueOrDefault(batch[i].SourceIndex);
             _processedPerSource[batch[i].SourceIndex] = n + 1;
-            due[i] = explainer is not null && options.CamEvery > 0 && n % options.CamEvery == 0;
+            due[i] = _explainer is not null && _options.CamEvery > 0 && n % _options.CamEvery == 0;
         }
+        return due;
+    }
+
+    private AnalyzedFrame[] Analyze(IReadOnlyList<Frame> batch, bool[] due)
+    {
         var result = new AnalyzedFrame[batch.Count];
         foreach (bool explain in new[] { true, false })
         {
             var members = Enumerable.Range(0, batch.Count).Where(i => due[i] == explain).ToArray();
             if (members.Length == 0) continue;
-            var results = detector.Detect(members.Select(i => batch[i].Image).ToArray(), explain ? explainer : null, options.TopK);
+            var results = _detector.Detect(members.Select(i => batch[i].Image).ToArray(), explain ? _explainer : null, _options.TopK);
             for (int k = 0; k < members.Length; k++) result[members[k]] = new AnalyzedFrame(batch[members[k]], results[k], explain);
         }
         return result;
+    }
+
+    private sealed record WorkItem(IReadOnlyList<Frame> Batch, bool[] Due)
+    {
+        public TaskCompletionSource<AnalyzedFrame[]> Result { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 }

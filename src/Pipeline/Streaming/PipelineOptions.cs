@@ -12,6 +12,12 @@ public sealed record PipelineOptions
     /// <summary>Process every Nth frame of a file (<c>--vid-stride</c>).</summary>
     public int VidStride { get; init; } = 1;
 
+    /// <summary>
+    /// Batches analysed at once (<c>--workers</c>), each with its share of the intra-op threads; 0 = automatic: two
+    /// for files on ONNX Runtime (throughput), one for live sources (latency) and on TorchSharp.
+    /// </summary>
+    public int Workers { get; init; }
+
     /// <summary>Explain every Nth processed frame of each source (<c>--cam-every</c>, 0 = never).</summary>
     public int CamEvery { get; init; }
 

@@ -82,6 +82,9 @@ public sealed class PipelineStatistics
         }
     }
 
+    /// <summary>Raised (from the sink stage) for each processed frame with its stage times: for benchmarks and live views.</summary>
+    public event Action<FrameTiming>? FrameDone;
+
     internal void FrameCaptured() => Interlocked.Increment(ref _captured);
 
     internal void FrameDropped(int source)
@@ -112,7 +115,9 @@ public sealed class PipelineStatistics
             _render += frame.RenderMs;
             _write += writeMs;
         }
-        _recent.Enqueue(frame.Frame.AgeMs);
+        double latency = frame.Frame.AgeMs;
+        _recent.Enqueue(latency);
         while (_recent.Count > 30) _recent.TryDequeue(out _);
+        FrameDone?.Invoke(new FrameTiming(frame.Frame.SourceIndex, frame.Explained, t, frame.RenderMs, writeMs, latency));
     }
 }

@@ -65,18 +65,8 @@ public sealed class RenderStage(PipelineOptions options, PipelineStatistics stat
                 return new MapStatistics(sx, sy, map.MassInside(e.Detection.InputBox), map.Layer);
             }).ToArray();
             if (_held.Remove(source, out var old)) old.Dispose();
-            if (explanations.Count > 0)
-            {
-                var maps = explanations.Select(e => FrameMaps.ToFrame(e.Maps[0], geometry)).ToArray();
-                try
-                {
-                    _held[source] = FrameMaps.Combine(maps);
-                }
-                finally
-                {
-                    foreach (var m in maps) m.Dispose();
-                }
-            }
+            // The top-K maps are combined (element-wise maximum) at the input's resolution, then mapped onto the frame once.
+            if (explanations.Count > 0) _held[source] = FrameMaps.ToFrame(CamMap.Max(explanations.Select(e => e.Maps[0]).ToArray()), geometry);
         }
         bool useMap = frame.Explained || options.CamHold;
         if (ShowHeatmap && useMap && _held.TryGetValue(source, out var heat) && heat.Size() == image.Size())

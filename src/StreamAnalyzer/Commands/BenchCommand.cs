@@ -1,86 +1,85 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
+using System.Text.Json;
 using OpenCvSharp;
 using StreamAnalyzer.Pipeline.Detection;
 using StreamAnalyzer.Pipeline.Explainers;
 using StreamAnalyzer.Pipeline.Explainers.Methods;
 using StreamAnalyzer.Pipeline.Explainers.Targets;
+using StreamAnalyzer.Pipeline.Model;
 using StreamAnalyzer.Pipeline.Runtime;
+using StreamAnalyzer.Pipeline.Sources;
 
 namespace StreamAnalyzer.Cli.Commands;
 
 /// <summary>
-/// <c>stream-analyzer bench</c>: what an explanation costs next to detection, on one image, repeated
-/// (medians after warm-up). Speed targets live here, not in unit tests.
+/// <c>stream-analyzer bench</c>: where the time goes. On an image: the forward pass alone on each backend (and an
+/// ONNX file to compare with), detection per stage, detection + explanation of the top K and what the explanation
+/// adds. On a video: model-only fps against the whole pipeline's (decode, detect, explain every Nth frame, render,
+/// H.264 encode), per stage. Medians and 95th percentiles, peak memory, and <c>--json</c>. Speed targets live here,
+/// not in unit tests.
 /// </summary>
 internal static class BenchCommand
 {
     public static Command Create()
     {
         var weights = CommonOptions.Weights();
-        var source = new Option<string>("--source") { Description = "image to run on", Required = true };
+        var source = new Option<string>("--source") { Description = "an image (forward, detect, explain timings) or a video (model-only against end-to-end fps)", Required = true };
         var imgSize = CommonOptions.ImageSize();
         var conf = CommonOptions.ConfThreshold(0.25f);
         var method = CommonOptions.CamMethodOption("--method");
         var layers = new Option<string>("--layers") { Description = "auto, neck or indices", DefaultValueFactory = _ => "auto" };
         var topK = CommonOptions.TopK();
-        var runs = new Option<int>("--runs") { Description = "timed repetitions (after 3 warm-up runs)", DefaultValueFactory = _ => 10 }.AtLeast(1);
-        var threads = new Option<int>("--threads") { Description = "libtorch intra-op threads (0: libtorch's default)", DefaultValueFactory = _ => 0 }.AtLeast(0);
+        var runs = new Option<int>("--runs") { Description = "timed repetitions on an image (after 3 warm-up runs)", DefaultValueFactory = _ => 20 }.AtLeast(1);
+        var threads = new Option<int>("--threads") { Description = "intra-op threads of libtorch and ONNX Runtime (0: libtorch's default)", DefaultValueFactory = _ => 0 }.AtLeast(0);
+        var camEvery = new Option<int>("--cam-every") { Description = "on a video: explain every Nth frame (0 = never)", DefaultValueFactory = _ => 0 }.AtLeast(0);
+        var frames = new Option<int>("--frames") { Description = "on a video: frames to time after 10 warm-up frames (0 = the whole file)", DefaultValueFactory = _ => 0 }.AtLeast(0);
+        var onnx = new Option<FileInfo?>("--compare-onnx") { Description = "also time this ONNX file (e.g. exported by upstream code) on ONNX Runtime, same input and threads" };
+        var workers = CommonOptions.Workers();
+        var json = new Option<FileInfo?>("--json") { Description = "write the results as JSON to this file" };
         var device = CommonOptions.Device();
-        var command = new Command("bench", "Time detection alone and detection + explanation of the top-K detections on one image")
+        var backend = CommonOptions.Backend();
+        var command = new Command("bench", "Time the forward pass per backend, detection and explanation per stage, and the pipeline on a video")
         {
-            weights, source, imgSize, conf, method, layers, topK, runs, threads, device,
+            weights, source, imgSize, conf, method, layers, topK, runs, threads, camEvery, frames, workers, onnx, json, device, backend,
         };
-        command.SetAction(p => CommandRunner.Run(() => Execute(p.GetValue(weights)!.FullName, p.GetValue(source)!, p.GetValue(imgSize),
-            p.GetValue(conf), p.GetValue(method)!, p.GetValue(layers)!, p.GetValue(topK), p.GetValue(runs),
-            p.GetValue(threads), p.GetValue(device))));
+        command.SetAction(p => CommandRunner.Run(() =>
+        {
+            if (p.GetValue(threads) > 0) TorchSharp.torch.set_num_threads(p.GetValue(threads));
+            string src = p.GetValue(source)!;
+            var jsonFile = p.GetValue(json);
+            if (jsonFile is not null) OutputLocationCheck(jsonFile.FullName);
+            var options = new DetectorOptions(p.GetValue(imgSize), new NmsOptions(p.GetValue(conf)), ComputeDevice.Resolve(p.GetValue(device)), Backend: p.GetValue(backend));
+            using var detector = Detector.Load(p.GetValue(weights)!.FullName, options);
+            var explainer = new CamExplainer(detector.Model, CamMethod.Parse(p.GetValue(method)!), new ClassLogitTarget(),
+                LayerSelection.Parse(p.GetValue(layers)!, detector.Model));
+            var report = new Dictionary<string, object>
+            {
+                ["model"] = Path.GetFileName(p.GetValue(weights)!.FullName),
+                ["family"] = detector.Model.Family.Name,
+                ["backend"] = detector.Backend.ToString().ToLowerInvariant(),
+                ["threads"] = TorchSharp.torch.get_num_threads(),
+            };
+            Console.WriteLine($"model {report["model"]} ({detector.Model.Family.DisplayName}), backend {report["backend"]}, threads {report["threads"]}");
+            bool video = SourceCatalog.VideoExtensions.Contains(Path.GetExtension(src));
+            if (video) VideoBenchmark.Run(detector, explainer, src, p.GetValue(camEvery), p.GetValue(topK), p.GetValue(frames), p.GetValue(workers), report);
+            else ImageBenchmark.Run(detector, explainer, src, p.GetValue(topK), p.GetValue(runs), p.GetValue(onnx), report);
+            long peak = Process.GetCurrentProcess().PeakWorkingSet64 >> 20;
+            report["peak_memory_mb"] = peak;
+            Console.WriteLine($"peak memory (RSS)   {peak} MB");
+            if (jsonFile is { } file)
+            {
+                File.WriteAllText(file.FullName, JsonSerializer.Serialize(report, new JsonSerializerOptions { WriteIndented = true }));
+                Console.WriteLine($"JSON in {file.FullName}");
+            }
+            return 0;
+        }));
         return command;
     }
 
-    private static int Execute(string weights, string source, int imgSize, float? conf, string methodName, string layerText, int topK,
-        int runs, int threads, string? deviceName)
-    {
-        if (threads > 0) TorchSharp.torch.set_num_threads(threads);
-        using var frame = Cv2.ImRead(source, ImreadModes.Color);
-        if (frame.Empty()) throw new UserInputException($"{source}: cannot read image");
-        using var detector = Detector.Load(weights, new DetectorOptions(imgSize, new NmsOptions(conf), ComputeDevice.Resolve(deviceName)));
-        var explainer = new CamExplainer(detector.Model, CamMethod.Parse(methodName), new ClassLogitTarget(), LayerSelection.Parse(layerText, detector.Model));
+    private static void OutputLocationCheck(string path) => Pipeline.Sinks.OutputLocation.EnsureFile(path, "--json");
 
-        var plain = Measure(runs, () => detector.Detect([frame]));
-        var explained = Measure(runs, () => detector.Detect([frame], explainer, topK));
-        var sample = detector.Detect([frame], explainer, topK)[0];
-        int k = sample.Explanations?.Count ?? 0;
-
-        Console.WriteLine($"model {Path.GetFileName(weights)}, input {sample.Geometry.InputWidth}x{sample.Geometry.InputHeight}, " +
-            $"threads {TorchSharp.torch.get_num_threads()}, {runs} runs (median ms)");
-        Console.WriteLine($"detect                      {Ms(plain.Total)}  (forward {Ms(plain.Forward)}, nms {Ms(plain.Nms)})");
-        Console.WriteLine($"detect + explain top {k,-2}     {Ms(explained.Total)}  (forward with graph {Ms(explained.Forward)}, explain {Ms(explained.Explain)})");
-        Console.WriteLine($"explanation cost            {Ms(explained.Total - plain.Total)} = {(explained.Total - plain.Total) / plain.Total:P0} of detection " +
-            $"({methodName} at {explainer.Layers}, {k} detection(s))");
-        if (k < topK) Console.WriteLine($"note: only {k} detection(s) above --conf-thres {detector.Options.Nms!.ConfThreshold!.Value.ToString(CultureInfo.InvariantCulture)}");
-        return 0;
-    }
-
-    private sealed record Stages(double Total, double Forward, double Nms, double Explain);
-
-    private static Stages Measure(int runs, Func<IReadOnlyList<DetectionResult>> run)
-    {
-        for (int i = 0; i < 3; i++) run();
-        var samples = new List<(double Total, StageTimings T)>();
-        for (int i = 0; i < runs; i++)
-        {
-            var clock = Stopwatch.StartNew();
-            var r = run()[0];
-            samples.Add((clock.Elapsed.TotalMilliseconds, r.Timings));
-        }
-        double Median(Func<(double Total, StageTimings T), double> f)
-        {
-            var v = samples.Select(f).Order().ToArray();
-            return v.Length % 2 == 1 ? v[v.Length / 2] : (v[v.Length / 2 - 1] + v[v.Length / 2]) / 2;
-        }
-        return new Stages(Median(s => s.Total), Median(s => s.T.ForwardMs), Median(s => s.T.NmsMs), Median(s => s.T.ExplainMs));
-    }
-
-    private static string Ms(double ms) => ms.ToString("0.0", CultureInfo.InvariantCulture).PadLeft(7);
+    /// <summary>"12.3 ms" in invariant culture.</summary>
+    internal static string Ms(double ms) => ms.ToString("0.0", CultureInfo.InvariantCulture) + " ms";
 }

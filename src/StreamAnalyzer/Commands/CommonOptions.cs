@@ -1,4 +1,5 @@
 using System.CommandLine;
+using StreamAnalyzer.Pipeline.Detection;
 
 namespace StreamAnalyzer.Cli.Commands;
 
@@ -78,10 +79,23 @@ internal static class CommonOptions
 
     public static Option<bool> AgnosticNms() => new("--agnostic-nms") { Description = "class-agnostic NMS" };
 
+    public static Option<InferenceBackend> Backend() => new("--backend")
+    {
+        Description = "what runs the forward pass: auto (ONNX Runtime on the CPU, TorchSharp on CUDA), onnx or torch; explanations' gradients always use TorchSharp",
+        DefaultValueFactory = _ => InferenceBackend.Auto,
+    };
+
     public static Option<bool> Half() => new("--half") { Description = "float16 inference (CUDA only)" };
 
     public static Option<bool> NoFuse() => new("--no-fuse")
     {
         Description = "keep BatchNorm, RepConv branches and implicit layers unfused",
     };
+
+    /// <summary><c>--workers</c>: batches analysed at once (0 = automatic).</summary>
+    public static Option<int> Workers() => new Option<int>("--workers")
+    {
+        Description = "batches analysed at once, each with its share of the threads (0 = auto: 2 for files on onnx, 1 for live sources)",
+        DefaultValueFactory = _ => 0,
+    }.InRange(0, 16);
 }

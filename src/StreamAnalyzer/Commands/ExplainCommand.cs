@@ -36,15 +36,17 @@ internal static class ExplainCommand
         var name = new Option<string>("--name") { DefaultValueFactory = _ => "exp", Description = "results folder name" };
         var existOk = new Option<bool>("--exist-ok") { Description = "reuse <project>/<name>" };
         var noFuse = CommonOptions.NoFuse();
+        var backend = CommonOptions.Backend();
         var command = new Command("explain", "Heatmaps of what the detector looks at for its top-K detections")
         {
-            weights, source, method, layers, topK, target, imgSize, conf, iou, device, saveNpy, alpha, inBox, project, name, existOk, noFuse,
+            weights, source, method, layers, topK, target, imgSize, conf, iou, device, backend, saveNpy, alpha, inBox, project, name, existOk, noFuse,
         };
         command.SetAction(p => CommandRunner.Run(() =>
         {
             var camMethod = CamMethod.Parse(p.GetValue(method)!);
             var camTarget = CamTarget.Parse(p.GetValue(target)!);
-            var options = new DetectorOptions(p.GetValue(imgSize), new NmsOptions(p.GetValue(conf), p.GetValue(iou)), ComputeDevice.Resolve(p.GetValue(device)));
+            var options = new DetectorOptions(p.GetValue(imgSize), new NmsOptions(p.GetValue(conf), p.GetValue(iou)), ComputeDevice.Resolve(p.GetValue(device)),
+                Backend: p.GetValue(backend));
             var files = ImageFiles.Resolve(p.GetValue(source)!);
             using var detector = new Detector(YoloModel.Load(p.GetValue(weights)!.FullName, fuse: !p.GetValue(noFuse)), options, ownsModel: true);
             var explainer = new CamExplainer(detector.Model, camMethod, camTarget, LayerSelection.Parse(p.GetValue(layers)!, detector.Model));

@@ -26,6 +26,7 @@ internal static class RunCommand
         var source = new Option<string>("--source") { Description = "video or image file, folder, glob, or .txt list of sources", Required = true };
         var detection = new DetectionOptions();
         var batch = new Option<int>("--batch") { Description = "frames per forward pass (across sources)", DefaultValueFactory = _ => 1 }.AtLeast(1);
+        var workers = CommonOptions.Workers();
         var batchTimeout = new Option<int>("--batch-timeout-ms") { Description = "longest wait to fill a batch", DefaultValueFactory = _ => 20 }.AtLeast(0);
         var vidStride = new Option<int>("--vid-stride") { Description = "process every Nth frame of a video", DefaultValueFactory = _ => 1 }.AtLeast(1);
         var camMethod = CommonOptions.CamMethodOption("--cam-method");
@@ -50,7 +51,7 @@ internal static class RunCommand
         var noFuse = CommonOptions.NoFuse();
         var command = new Command("run", "Run the streaming pipeline: detect (and explain every Nth frame) on videos and images, write annotated video and JSON lines")
         {
-            weights, source, batch, batchTimeout, vidStride, camMethod, camEvery, camHold,
+            weights, source, batch, workers, batchTimeout, vidStride, camMethod, camEvery, camHold,
             camTarget, topK, layers, alpha, noOverlay, save, saveJson, saveTxt, saveConf, config, noFuse,
             viewImg, duration, maxStaleness, openTimeout, stallTimeout, maxReconnects,
         };
@@ -62,7 +63,7 @@ internal static class RunCommand
                 detection.Read(p),
                 new PipelineOptions
                 {
-                    Batch = p.GetValue(batch), BatchTimeout = TimeSpan.FromMilliseconds(p.GetValue(batchTimeout)),
+                    Batch = p.GetValue(batch), Workers = p.GetValue(workers), BatchTimeout = TimeSpan.FromMilliseconds(p.GetValue(batchTimeout)),
                     VidStride = p.GetValue(vidStride), CamEvery = p.GetValue(camEvery), CamHold = p.GetValue(camHold),
                     TopK = p.GetValue(topK), Alpha = p.GetValue(alpha), Overlay = !p.GetValue(noOverlay),
                     MaxStaleness = TimeSpan.FromMilliseconds(p.GetValue(maxStaleness)),
@@ -173,7 +174,7 @@ internal static class RunCommand
 
         // Ctrl+C or SIGTERM is an interruption (130); --duration and q/Esc in the window are normal ends.
         bool interrupted = stop.IsCancellationRequested && !timed && !closedByWindow;
-        Summary(pipeline.Statistics, video, s, interrupted);
+        Summary(pipeline, detector, video, s, interrupted);
         foreach (var error in pipeline.Statistics.SourceErrors) Console.Error.WriteLine($"error: {error}");
         if (interrupted) return 130;
         return pipeline.Statistics.SourceErrors.IsEmpty ? 0 : CommandRunner.Failure;
@@ -202,8 +203,9 @@ internal static class RunCommand
         return total;
     }
 
-    private static void Summary(PipelineStatistics stats, VideoSink? video, RunSettings s, bool stopped)
+    private static void Summary(AnalysisPipeline pipeline, Detector detector, VideoSink? video, RunSettings s, bool stopped)
     {
+        var stats = pipeline.Statistics;
         var table = new Table().Border(TableBorder.Simple).AddColumns("", "");
         table.AddRow("frames", stats.Processed.ToString(CultureInfo.InvariantCulture) + (stopped ? " (stopped early)" : ""));
         table.AddRow("detections", stats.Detections.ToString(CultureInfo.InvariantCulture));
@@ -211,6 +213,7 @@ internal static class RunCommand
         if (stats.Dropped > 0) table.AddRow("dropped frames", stats.Dropped.ToString(CultureInfo.InvariantCulture));
         if (stats.Reconnects > 0) table.AddRow("reconnections", stats.Reconnects.ToString(CultureInfo.InvariantCulture));
         table.AddRow("wall time", $"{stats.Elapsed.TotalSeconds.ToString("0.0", CultureInfo.InvariantCulture)} s ({stats.Fps.ToString("0.0", CultureInfo.InvariantCulture)} fps)");
+        table.AddRow("inference", $"{detector.Backend.ToString().ToLowerInvariant()}, {pipeline.Workers} worker(s)");
         table.AddRow("mean ms per frame", string.Join(", ", stats.MeanStageMs.Select(kv => $"{kv.Key} {kv.Value.ToString("0.0", CultureInfo.InvariantCulture)}")));
         foreach (var path in video?.Outputs ?? []) table.AddRow("output", Markup.Escape(path));
         if (s.SaveJson is not null) table.AddRow("json lines", Markup.Escape(Path.GetFullPath(s.SaveJson)));

@@ -14,42 +14,45 @@ namespace StreamAnalyzer.Pipeline.Tests.Detection;
 /// </summary>
 public class DetectorParityTests
 {
-    private static readonly Dictionary<string, Lazy<Detector?>> Detectors = new()
+    private static readonly Dictionary<(string, InferenceBackend), Lazy<Detector?>> Detectors = new()
     {
-        ["shapes"] = new(() => Load("shapes", "yolov7-tiny-shapes.pt")),
-        ["ultralytics"] = new(() => Load("ultralytics", "yolov8n-shapes.pt")),
+        [("shapes", InferenceBackend.Onnx)] = new(() => Load("shapes", "yolov7-tiny-shapes.pt", InferenceBackend.Onnx)),
+        [("shapes", InferenceBackend.Torch)] = new(() => Load("shapes", "yolov7-tiny-shapes.pt", InferenceBackend.Torch)),
+        [("ultralytics", InferenceBackend.Onnx)] = new(() => Load("ultralytics", "yolov8n-shapes.pt", InferenceBackend.Onnx)),
+        [("ultralytics", InferenceBackend.Torch)] = new(() => Load("ultralytics", "yolov8n-shapes.pt", InferenceBackend.Torch)),
     };
 
-    private static readonly Lazy<Detector?> SharedDetector = Detectors["shapes"];
+    private static readonly Lazy<Detector?> SharedDetector = Detectors[("shapes", InferenceBackend.Onnx)];
 
-    private static Detector? Load(string folder, string checkpoint) =>
-        Fixtures.Has(folder, checkpoint) ? Detector.Load(Path.Combine(Fixtures.SharedRoot, folder, checkpoint), new DetectorOptions(320)) : null;
+    private static Detector? Load(string folder, string checkpoint, InferenceBackend backend) =>
+        Fixtures.Has(folder, checkpoint) ? Detector.Load(Path.Combine(Fixtures.SharedRoot, folder, checkpoint), new DetectorOptions(320, Backend: backend)) : null;
 
     private static JsonElement Reference(string folder) =>
         JsonDocument.Parse(File.ReadAllText(Fixtures.Require(folder, "detect-reference.json"))).RootElement;
 
-    public static TheoryData<string, string> Images()
+    public static TheoryData<string, string, InferenceBackend> Images()
     {
-        var data = new TheoryData<string, string>();
-        foreach (var folder in Detectors.Keys)
+        var data = new TheoryData<string, string, InferenceBackend>();
+        foreach (var (folder, backend) in Detectors.Keys)
         {
             string path = Path.Combine(Fixtures.SharedRoot, folder, "detect-reference.json");
-            if (!File.Exists(path)) { data.Add(folder, "missing-reference"); continue; }
+            if (!File.Exists(path)) { data.Add(folder, "missing-reference", backend); continue; }
             foreach (var image in JsonDocument.Parse(File.ReadAllText(path)).RootElement.GetProperty("images").EnumerateArray())
-                data.Add(folder, image.GetProperty("image").GetString()!);
+                data.Add(folder, image.GetProperty("image").GetString()!, backend);
         }
         return data;
     }
 
     [SkippableTheory]
     [MemberData(nameof(Images))]
-    public void DetectionsMatchUpstreamPredict(string folder, string image)
+    public void DetectionsMatchUpstreamPredict(string folder, string image, InferenceBackend backend)
     {
         var reference = Reference(folder);
         Assert.Equal(320, reference.GetProperty("img_size").GetInt32());
         Assert.True(reference.GetProperty("letterbox_auto").GetBoolean());
         var expected = reference.GetProperty("images").EnumerateArray().Single(i => i.GetProperty("image").GetString() == image);
-        var detector = Detectors[folder].Value!;
+        var detector = Detectors[(folder, backend)].Value!;
+        Assert.Equal(backend, detector.Backend);
         // The reference ran at the family's own defaults, which the detector takes when no threshold is given.
         Assert.Equal(reference.GetProperty("conf_thres").GetSingle(), detector.Options.Nms!.ConfThreshold);
         Assert.Equal(reference.GetProperty("iou_thres").GetSingle(), detector.Options.Nms!.IouThreshold);

@@ -15,7 +15,14 @@ public class UpstreamParityTests
 {
     private static readonly string[] FamilyFolders = ["yolov7", "yolov5", "ultralytics"];
 
-    public static TheoryData<string, string, string, bool> Cases()
+    public static TheoryData<string, string, string, bool> Cases() => Manifest((folder, checkpoint, stem, data) =>
+    {
+        foreach (bool fuse in new[] { true, false }) data.Add(folder, checkpoint, stem, fuse);
+    });
+
+    public static TheoryData<string, string, string, bool> OnnxCases() => Manifest((folder, checkpoint, stem, data) => data.Add(folder, checkpoint, stem, true));
+
+    private static TheoryData<string, string, string, bool> Manifest(Action<string, string, string, TheoryData<string, string, string, bool>> add)
     {
         var data = new TheoryData<string, string, string, bool>();
         foreach (var folder in FamilyFolders)
@@ -30,8 +37,7 @@ public class UpstreamParityTests
             using var doc = JsonDocument.Parse(File.ReadAllText(manifest));
             foreach (var group in doc.RootElement.EnumerateArray())
                 foreach (var c in group.GetProperty("cases").EnumerateArray())
-                    foreach (bool fuse in new[] { true, false })
-                        data.Add(folder, group.GetProperty("checkpoint").GetString()!, c.GetProperty("stem").GetString()!, fuse);
+                    add(folder, group.GetProperty("checkpoint").GetString()!, c.GetProperty("stem").GetString()!, data);
         }
         return data;
     }
@@ -49,10 +55,28 @@ public class UpstreamParityTests
         using var scope = NewDisposeScope();
         using var _ = no_grad();
         var pred = model.ToUpstreamLayout(model.forward(tensor(input.Data, input.Shape)));
+        AssertMatches(expected, pred, model.Layout.UpstreamChannelsFirst);
+    }
 
+    [SkippableTheory]
+    [MemberData(nameof(OnnxCases))]
+    public void OnnxRuntimeOnTheGraphBuiltFromTheModelMatchesUpstream(string folder, string checkpoint, string stem, bool fuse)
+    {
+        Fixtures.Require(folder, "manifest.json");
+        var input = NpyArray.Read(Fixtures.Require(folder, stem + ".input.npy"));
+        var expected = NpyArray.Read(Fixtures.Require(folder, stem + ".output.npy"));
+
+        using var model = YoloModel.Load(Fixtures.Require(folder, checkpoint), fuse);
+        using var onnx = new StreamAnalyzer.Pipeline.Model.Onnx.OnnxRuntimeModel(model, threads: 2);
+        using var scope = NewDisposeScope();
+        var pred = model.ToUpstreamLayout(onnx.Run(tensor(input.Data, input.Shape)).Pred);
+        AssertMatches(expected, pred, model.Layout.UpstreamChannelsFirst);
+    }
+
+    private static void AssertMatches(NpyArray expected, Tensor pred, bool channelsFirst)
+    {
         Assert.Equal(expected.Shape, pred.shape);
         var actual = pred.data<float>().ToArray();
-        bool channelsFirst = model.Layout.UpstreamChannelsFirst;
         long rows = expected.Shape[1], columns = expected.Shape[2];
         double boxError = 0, scoreError = 0;
         for (int i = 0; i < actual.Length; i++)

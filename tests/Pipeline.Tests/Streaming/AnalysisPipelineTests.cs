@@ -17,7 +17,7 @@ public class AnalysisPipelineTests
     private static Detector Detector => SharedDetector.Value;
 
     /// <summary>Frames of a gray gradient, numbered in their pixel (0, 0); every image it hands out is kept to check disposal.</summary>
-    private sealed class SyntheticSource(string name, int frames, List<Mat> issued, int delayMs = 0) : IFrameSource
+    private sealed class SyntheticSource(string name, int frames, List<Mat> issued, int delayMs = 0, int badFrame = -1) : IFrameSource
     {
         private int _next;
 
@@ -40,7 +40,8 @@ public class AnalysisPipelineTests
                 return false;
             }
             if (delayMs > 0) Thread.Sleep(delayMs);
-            image = new Mat(96, 128, MatType.CV_8UC3, new Scalar(_next % 256, 100, 50));
+            image = _next == badFrame ? new Mat(96, 128, MatType.CV_8UC4, Scalar.All(0)) // not BGR: detection fails
+                : new Mat(96, 128, MatType.CV_8UC3, new Scalar(_next % 256, 100, 50));
             lock (issued) issued.Add(image);
             _next++;
             return true;
@@ -68,16 +69,19 @@ public class AnalysisPipelineTests
         public void Dispose() => Disposed = true;
     }
 
-    private static SourceCatalog.Entry Source(string name, int frames, List<Mat> issued, int delayMs = 0) =>
-        new(name, () => new SyntheticSource(name, frames, issued, delayMs));
+    private static SourceCatalog.Entry Source(string name, int frames, List<Mat> issued, int delayMs = 0, int badFrame = -1) =>
+        new(name, () => new SyntheticSource(name, frames, issued, delayMs, badFrame));
 
-    [SkippableFact]
-    public async Task EveryFrameOfEverySourceArrivesInOrderAndIsDisposed()
+    [SkippableTheory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public async Task EveryFrameOfEverySourceArrivesInOrderAndIsDisposed(int workers)
     {
         var issued = new List<Mat>();
         var sink = new RecordingSink();
         var explainer = new CamExplainer(Detector.Model, new GradCam(), new ClassLogitTarget(), LayerSelection.Auto);
-        var pipeline = new AnalysisPipeline(Detector, explainer, new PipelineOptions { Batch = 3, VidStride = 2, CamEvery = 4 });
+        var pipeline = new AnalysisPipeline(Detector, explainer, new PipelineOptions { Batch = 3, VidStride = 2, CamEvery = 4, Workers = workers });
 
         await pipeline.RunAsync([Source("a", 20, issued), Source("b", 9, issued)], [sink], CancellationToken.None);
 
@@ -91,6 +95,59 @@ public class AnalysisPipelineTests
         Assert.Equal(29, issued.Count);
         Assert.All(issued, m => Assert.True(m.IsDisposed));
         Assert.Equal(15, pipeline.Statistics.Processed);
+        Assert.Equal(workers, pipeline.Workers);
+    }
+
+    [SkippableFact]
+    public async Task SeveralWorkersGiveTheSameResultsInTheSameOrderAsOne()
+    {
+        Skip.IfNot(File.Exists(Fixtures.DemoClip), $"the demo clip {Fixtures.DemoClip} is missing");
+        using var detector = Detector.Load(Fixtures.ShapesModel, new DetectorOptions(320));
+        var explainer = new CamExplainer(detector.Model, new Odam(), new ClassLogitTarget(), LayerSelection.Neck);
+        var runs = new List<List<string>>();
+        foreach (int workers in new[] { 1, 2 })
+        {
+            var lines = new List<string>();
+            var sink = new RecordingSink(f => lines.Add($"{f.Frame.Index} {f.Explained} " + string.Join(";",
+                f.Result.Detections.Select(d => $"{d.ClassId}:{d.Confidence:F5}:{d.Box.X1:F2},{d.Box.Y1:F2},{d.Box.X2:F2},{d.Box.Y2:F2}")) + " " +
+                string.Join(";", (f.Result.Explanations ?? []).Select(e => $"{e.Maps[0].Peak()}"))));
+            var pipeline = new AnalysisPipeline(detector, explainer, new PipelineOptions { CamEvery = 3, VidStride = 2, Workers = workers });
+            await pipeline.RunAsync(SourceCatalog.Resolve(Fixtures.DemoClip), [sink], CancellationToken.None);
+            Assert.Equal(workers, pipeline.Workers);
+            runs.Add(lines);
+        }
+        Assert.Equal(150, runs[0].Count);
+        Assert.Contains(runs[0], l => l.Contains(" True ") && l.Contains('('));
+        Assert.Equal(runs[0], runs[1]);
+    }
+
+    [SkippableTheory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public async Task AFrameTheDetectorRejectsStopsTheRunWithItsErrorAndNothingLeaks(int workers)
+    {
+        var issued = new List<Mat>();
+        var sink = new RecordingSink();
+        var pipeline = new AnalysisPipeline(Detector, null, new PipelineOptions { QueueCapacity = 2, Workers = workers });
+
+        var e = await Record.ExceptionAsync(() => pipeline.RunAsync([Source("a", 500, issued, badFrame: 7)], [sink], CancellationToken.None));
+
+        Assert.NotNull(e);
+        Assert.IsNotAssignableFrom<OperationCanceledException>(e);
+        Assert.Equal(Enumerable.Range(0, sink.Frames.Count).Select(i => (long)i), sink.Frames.Select(f => f.Index));
+        Assert.True(sink.Frames.Count <= 7);
+        Assert.True(issued.Count < 500, "capture must stop when inference fails");
+        Assert.True(sink.Disposed);
+        Assert.All(issued, m => Assert.True(m.IsDisposed));
+    }
+
+    [SkippableFact]
+    public async Task SeveralWorkersOnTorchSharpAreRefusedWithAClearError()
+    {
+        using var detector = new Detector(Detector.Model, new DetectorOptions(160, Backend: InferenceBackend.Torch));
+        var pipeline = new AnalysisPipeline(detector, null, new PipelineOptions { Workers = 2 });
+        var e = await Assert.ThrowsAsync<StreamAnalyzer.Pipeline.Runtime.UserInputException>(() => pipeline.RunAsync([Source("a", 3, [])], [new RecordingSink()], CancellationToken.None));
+        Assert.Contains("--workers 2", e.Message);
     }
 
     [SkippableFact]

@@ -55,13 +55,54 @@ public class ExplainCommandTests
 public class BenchCommandTests
 {
     [SkippableFact]
-    public void BenchReportsDetectionAndExplanationTimes()
+    public void BenchOnAnImageReportsBackendsStagesAndTheExplanationRatio()
     {
-        var r = CliProcess.Run("bench", "--weights", Fixtures.ShapesModel,
-            "--source", Fixtures.SampleImage("val-00000.jpg"), "--img-size", "320", "--runs", "1");
+        string json = Path.Combine(Path.GetTempPath(), $"bench-{Guid.NewGuid():N}.json");
+        try
+        {
+            var r = CliProcess.Run("bench", "--weights", Fixtures.ShapesModel,
+                "--source", Fixtures.SampleImage("val-00000.jpg"), "--img-size", "320", "--runs", "2", "--json", json);
+            Assert.True(r.ExitCode == 0, r.All);
+            Assert.Matches(@"forward pass only, 320x320", r.StdOut);
+            Assert.Matches(@"\n  torch\s+\d+\.\d\s+\d+\.\d", r.StdOut);
+            Assert.Matches(@"\n  onnx\s+\d+\.\d\s+\d+\.\d", r.StdOut);
+            Assert.Matches(@"detect \(onnx, 320x\d+\)", r.StdOut);
+            Assert.Matches(@"detect \+ explain top 3 \(gradcam at auto\)", r.StdOut);
+            Assert.Matches(@"explanation cost\s+-?\d+\.\d ms = -?\d+ % of detection \(3 detection\(s\)\)", r.StdOut);
+            Assert.Matches(@"peak memory \(RSS\)\s+\d+ MB", r.StdOut);
+
+            using var report = System.Text.Json.JsonDocument.Parse(File.ReadAllText(json));
+            var root = report.RootElement;
+            Assert.Equal("yolov7", root.GetProperty("family").GetString());
+            Assert.Equal(2, root.GetProperty("forward").GetProperty("onnx").GetProperty("samples").GetInt32());
+            Assert.True(root.GetProperty("detect_explain").GetProperty("explain").GetProperty("median_ms").GetDouble() > 0);
+            Assert.Equal(3, root.GetProperty("explanation").GetProperty("detections").GetInt32());
+        }
+        finally
+        {
+            File.Delete(json);
+        }
+    }
+
+    [SkippableFact]
+    public void BenchOnAVideoComparesTheModelWithTheWholePipeline()
+    {
+        var r = CliProcess.Run("bench", "--weights", Fixtures.ShapesModel, "--source", Fixtures.DemoClip,
+            "--img-size", "320", "--frames", "12", "--cam-every", "2");
         Assert.True(r.ExitCode == 0, r.All);
-        Assert.Matches(@"detect\s+\d+\.\d", r.StdOut);
-        Assert.Matches(@"detect \+ explain top 3\s+\d+\.\d", r.StdOut);
-        Assert.Contains("of detection (gradcam at auto, 3 detection(s))", r.StdOut);
+        Assert.Matches(@"model only\s+\d+\.\d fps", r.StdOut);
+        Assert.Matches(@"end to end\s+\d+\.\d fps over 12 frames after 10 warm-up = \d+ % of model-only \(decode, detect, gradcam at auto every 2, render, H.264 encode; \d+ worker\(s\)\)", r.StdOut);
+        foreach (var stage in new[] { "forward", "explain", "render", "write", "latency" })
+            Assert.Matches($@"\n  {stage}\s+\d+\.\d\s+\d+\.\d", r.StdOut);
+    }
+
+    [SkippableFact]
+    public void BenchRefusesAnUnwritableJsonPathBeforeLoading()
+    {
+        var r = CliProcess.Run("bench", "--weights", Fixtures.ShapesModel, "--source", Fixtures.SampleImage("val-00000.jpg"),
+            "--json", "/proc/forbidden/bench.json");
+        Assert.NotEqual(0, r.ExitCode);
+        Assert.Contains("--json", r.StdErr);
+        Assert.DoesNotContain("model yolov7", r.StdOut);
     }
 }

@@ -1,3 +1,4 @@
+using StreamAnalyzer.Pipeline.Runtime;
 using static TorchSharp.torch;
 
 namespace StreamAnalyzer.Pipeline.Explainers.Methods;
@@ -16,10 +17,10 @@ public sealed class GradCamPlusPlus : CamMethod
     /// <inheritdoc/>
     protected override Tensor Weights(Tensor activations, Tensor gradients)
     {
-        var g2 = gradients.pow(2);
-        var denominator = g2 * 2 + (activations * gradients.pow(3)).sum([1, 2], keepdim: true);
-        denominator = where(denominator.ne(0), denominator, ones_like(denominator));
-        var alpha = g2 / (denominator + 1e-7);
+        var g2 = gradients.pow(TorchScalars.Of(2.0));
+        var denominator = g2.mul(TorchScalars.Of(2.0)) + (activations * gradients.pow(TorchScalars.Of(3.0))).sum([1, 2], keepdim: true);
+        denominator = where(denominator.ne(TorchScalars.Of(0.0)), denominator, ones_like(denominator));
+        var alpha = g2 / denominator.add(TorchScalars.Of(1e-7));
         return (alpha * nn.functional.relu(gradients)).sum([1, 2]);
     }
 }

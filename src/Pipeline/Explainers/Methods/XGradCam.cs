@@ -1,3 +1,4 @@
+using StreamAnalyzer.Pipeline.Runtime;
 using static TorchSharp.torch;
 
 namespace StreamAnalyzer.Pipeline.Explainers.Methods;
@@ -10,5 +11,5 @@ public sealed class XGradCam : CamMethod
 
     /// <inheritdoc/>
     protected override Tensor Weights(Tensor activations, Tensor gradients) =>
-        (gradients * activations).sum([1, 2]) / (activations.sum([1, 2]) + 1e-7);
+        (gradients * activations).sum([1, 2]) / activations.sum([1, 2]).add(TorchScalars.Of(1e-7));
 }

@@ -14,7 +14,7 @@ public sealed record ActivationSpec(string Name, double Slope)
     public nn.Module<Tensor, Tensor> Create() => Name switch
     {
         "SiLU" => nn.SiLU(),
-        "LeakyReLU" => nn.LeakyReLU(Slope),
+        "LeakyReLU" => new LeakyRelu(Slope),
         "ReLU" => nn.ReLU(),
         "Hardswish" => nn.Hardswish(),
         "Sigmoid" => nn.Sigmoid(),

@@ -1,3 +1,4 @@
+using StreamAnalyzer.Pipeline.Runtime;
 using StreamAnalyzer.Pipeline.Checkpoints;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -119,9 +120,9 @@ public sealed class AnchorDetectHead : DetectionHead, IFusable
             x = x.view(bs, NumAnchors, NumOutputs, ny, nx).permute(0, 1, 3, 4, 2).contiguous();
             var y = x.sigmoid();
             var grid = MakeGrid(nx, ny, x.device, x.dtype);
-            var xy = (y[TensorIndex.Ellipsis, TensorIndex.Slice(0, 2)] * 2.0 - 0.5 + grid) * _strides[i];
-            var anchorGrid = anchor_grid is not null ? anchor_grid[i] : (anchors[i] * _strides[i]).view(1, NumAnchors, 1, 1, 2);
-            var wh = (y[TensorIndex.Ellipsis, TensorIndex.Slice(2, 4)] * 2.0).pow(2) * anchorGrid.to(x.dtype);
+            var xy = y[TensorIndex.Ellipsis, TensorIndex.Slice(0, 2)].mul(TorchScalars.Of(2.0)).sub(TorchScalars.Of(0.5)).add(grid).mul(TorchScalars.Of(_strides[i]));
+            var anchorGrid = anchor_grid is not null ? anchor_grid[i] : anchors[i].mul(TorchScalars.Of(_strides[i])).view(1, NumAnchors, 1, 1, 2);
+            var wh = y[TensorIndex.Ellipsis, TensorIndex.Slice(2, 4)].mul(TorchScalars.Of(2.0)).pow(TorchScalars.Of(2.0)) * anchorGrid.to(x.dtype);
             var decoded = cat([xy, wh, y[TensorIndex.Ellipsis, TensorIndex.Slice(4, null)]], -1);
             preds.Add(decoded.view(bs, -1, NumOutputs));
             raws.Add(x.view(bs, -1, NumOutputs));
@@ -129,10 +130,50 @@ public sealed class AnchorDetectHead : DetectionHead, IFusable
         return (cat(preds, 1).MoveToOuterDisposeScope(), cat(raws, 1).MoveToOuterDisposeScope());
     }
 
+    internal override (string Pred, string Logits) ToOnnx(Onnx.OnnxGraph g, IReadOnlyList<string> inputs)
+    {
+        var preds = new List<string>();
+        var raws = new List<string>();
+        for (int i = 0; i < NumLevels; i++)
+        {
+            string x = inputs[i];
+            if (ia is not null) x = g.Module(ia[i], x);
+            x = g.Conv2d(m[i], x);
+            if (im is not null) x = g.Module(im[i], x);
+            int s = (int)_strides[i];
+            long ny = g.InputHeight / s, nx = g.InputWidth / s;
+            string raw = g.Transpose(g.Reshape(x, 0, NumAnchors, NumOutputs, ny, nx), 0, 1, 3, 4, 2);
+            string y = g.Sigmoid(raw);
+            var grid = new float[ny * nx * 2];
+            for (long gy = 0; gy < ny; gy++)
+                for (long gx = 0; gx < nx; gx++) (grid[(gy * nx + gx) * 2], grid[(gy * nx + gx) * 2 + 1]) = (gx, gy);
+            string two = g.Scalar(2f);
+            string xy = g.Mul(g.Add(g.Sub(g.Mul(g.Slice(y, 4, 0, 2), two), g.Scalar(0.5f)), g.Floats([1, 1, ny, nx, 2], grid)), g.Scalar(_strides[i]));
+            string doubled = g.Mul(g.Slice(y, 4, 2, 4), two);
+            using var scope = NewDisposeScope();
+            var anchorGrid = anchor_grid is not null ? anchor_grid[i] : anchors[i].mul(TorchScalars.Of(_strides[i])).view(1, NumAnchors, 1, 1, 2);
+            string wh = g.Mul(g.Mul(doubled, doubled), g.Weight(anchorGrid));
+            preds.Add(g.Reshape(g.Concat([xy, wh, g.Slice(y, 4, 4, NumOutputs)], -1), 0, -1, NumOutputs));
+            raws.Add(g.Reshape(raw, 0, -1, NumOutputs));
+        }
+        return (g.Concat(preds, 1), g.Concat(raws, 1));
+    }
+
+    /// <inheritdoc/>
+    public override Tensor LevelLogits(int level, Tensor input)
+    {
+        var x = input;
+        if (ia is not null) x = ia[level].call(x);
+        x = m[level].call(x);
+        if (im is not null) x = im[level].call(x);
+        long bs = x.shape[0], ny = x.shape[2], nx = x.shape[3];
+        return x.view(bs, NumAnchors, NumOutputs, ny, nx).permute(0, 1, 3, 4, 2).reshape(bs, -1, NumOutputs);
+    }
+
     private static Tensor MakeGrid(long nx, long ny, Device device, ScalarType dtype)
     {
-        var yv = arange(ny, device: device).view(ny, 1).expand(ny, nx);
-        var xv = arange(nx, device: device).view(1, nx).expand(ny, nx);
+        var yv = arange(TorchScalars.Of(ny), device: device).view(ny, 1).expand(ny, nx);
+        var xv = arange(TorchScalars.Of(nx), device: device).view(1, nx).expand(ny, nx);
         return stack([xv, yv], 2).view(1, 1, ny, nx, 2).to(dtype);
     }
 

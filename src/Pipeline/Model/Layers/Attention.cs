@@ -1,3 +1,5 @@
+using StreamAnalyzer.Pipeline.Runtime;
+using StreamAnalyzer.Pipeline.Model.Onnx;
 using StreamAnalyzer.Pipeline.Checkpoints;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -9,7 +11,7 @@ namespace StreamAnalyzer.Pipeline.Model.Layers;
 /// (<c>head_dim</c>) per head from one 1x1 <c>qkv</c> Conv, softmax over keys scaled by <c>scale</c>, plus a
 /// depth-wise 3x3 positional term <c>pe</c> of the values, then <c>proj</c>.
 /// </summary>
-public sealed class Attention : nn.Module<Tensor, Tensor>
+public sealed class Attention : nn.Module<Tensor, Tensor>, IOnnxExportable
 {
     private readonly Conv qkv;
     private readonly Conv proj;
@@ -45,8 +47,19 @@ public sealed class Attention : nn.Module<Tensor, Tensor>
         long b = x.shape[0], c = x.shape[1], h = x.shape[2], w = x.shape[3];
         var parts = qkv.call(x).view(b, _heads, _keyDim * 2 + _headDim, h * w).split([_keyDim, _keyDim, _headDim], 2);
         var (q, k, v) = (parts[0], parts[1], parts[2]);
-        var weights = (matmul(q.transpose(-2, -1), k) * _scale).softmax(-1);
+        var weights = matmul(q.transpose(-2, -1), k).mul(TorchScalars.Of(_scale)).softmax(-1);
         var attended = matmul(v, weights.transpose(-2, -1)).view(b, c, h, w) + pe.call(v.reshape(b, c, h, w));
         return proj.call(attended);
+    }
+
+    string IOnnxExportable.ToOnnx(OnnxGraph g, IReadOnlyList<string> inputs)
+    {
+        string x = inputs[0];
+        var parts = g.Split(g.Reshape(g.Module(qkv, x), 0, _heads, _keyDim * 2 + _headDim, -1), 2, _keyDim, _keyDim, _headDim);
+        var (q, k, v) = (parts[0], parts[1], parts[2]);
+        string weights = g.Op("Softmax", [g.Mul(g.Op("MatMul", [g.Transpose(q, 0, 1, 3, 2), k]), g.Scalar((float)_scale))], OnnxGraph.Int("axis", -1));
+        string attended = g.Op("MatMul", [v, g.Transpose(weights, 0, 1, 3, 2)]);
+        string sum = g.Add(g.ReshapeLike(attended, x), g.Module(pe, g.ReshapeLike(v, x)));
+        return g.Module(proj, sum);
     }
 }

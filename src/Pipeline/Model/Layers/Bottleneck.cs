@@ -1,3 +1,4 @@
+using StreamAnalyzer.Pipeline.Model.Onnx;
 using StreamAnalyzer.Pipeline.Checkpoints;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -5,7 +6,7 @@ using static TorchSharp.torch;
 namespace StreamAnalyzer.Pipeline.Model.Layers;
 
 /// <summary>YOLOv5's and Ultralytics' <c>Bottleneck</c>: two Convs, plus the input when the block has a residual (<c>add</c>).</summary>
-public sealed class Bottleneck : nn.Module<Tensor, Tensor>
+public sealed class Bottleneck : nn.Module<Tensor, Tensor>, IOnnxExportable
 {
     private readonly Conv cv1;
     private readonly Conv cv2;
@@ -28,5 +29,11 @@ public sealed class Bottleneck : nn.Module<Tensor, Tensor>
     {
         var y = cv2.call(cv1.call(x));
         return _add ? x + y : y;
+    }
+
+    string IOnnxExportable.ToOnnx(OnnxGraph g, IReadOnlyList<string> inputs)
+    {
+        string y = g.Module(cv2, g.Module(cv1, inputs[0]));
+        return _add ? g.Add(inputs[0], y) : y;
     }
 }

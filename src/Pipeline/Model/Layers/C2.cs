@@ -1,3 +1,4 @@
+using StreamAnalyzer.Pipeline.Model.Onnx;
 using StreamAnalyzer.Pipeline.Checkpoints;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -6,7 +7,7 @@ using static TorchSharp.torch;
 namespace StreamAnalyzer.Pipeline.Model.Layers;
 
 /// <summary>Ultralytics' <c>C2</c> (the YOLOv8 P6 necks): <c>cv1</c> splits into (a, b), a goes through the bottlenecks <c>m</c>, <c>cv2</c> fuses (m(a), b).</summary>
-public sealed class C2 : nn.Module<Tensor, Tensor>
+public sealed class C2 : nn.Module<Tensor, Tensor>, IOnnxExportable
 {
     private readonly Conv cv1;
     private readonly Conv cv2;
@@ -28,5 +29,12 @@ public sealed class C2 : nn.Module<Tensor, Tensor>
     {
         var halves = cv1.call(x).chunk(2, 1);
         return cv2.call(cat([m.call(halves[0]), halves[1]], 1));
+    }
+
+    string IOnnxExportable.ToOnnx(OnnxGraph g, IReadOnlyList<string> inputs)
+    {
+        long half = cv1.OutChannels / 2;
+        var halves = g.Split(g.Module(cv1, inputs[0]), 1, half, half);
+        return g.Module(cv2, g.Concat([g.Module(m, halves[0]), halves[1]], 1));
     }
 }

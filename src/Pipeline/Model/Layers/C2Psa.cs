@@ -1,3 +1,4 @@
+using StreamAnalyzer.Pipeline.Model.Onnx;
 using StreamAnalyzer.Pipeline.Checkpoints;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -6,7 +7,7 @@ using static TorchSharp.torch;
 namespace StreamAnalyzer.Pipeline.Model.Layers;
 
 /// <summary>YOLO11's <c>C2PSA</c>: <c>cv1</c> splits into (a, b), b goes through the attention blocks <c>m</c>, <c>cv2</c> fuses (a, b).</summary>
-public sealed class C2Psa : nn.Module<Tensor, Tensor>
+public sealed class C2Psa : nn.Module<Tensor, Tensor>, IOnnxExportable
 {
     private readonly Conv cv1;
     private readonly Conv cv2;
@@ -31,5 +32,11 @@ public sealed class C2Psa : nn.Module<Tensor, Tensor>
     {
         var halves = cv1.call(x).split([_hidden, _hidden], 1);
         return cv2.call(cat([halves[0], m.call(halves[1])], 1));
+    }
+
+    string IOnnxExportable.ToOnnx(OnnxGraph g, IReadOnlyList<string> inputs)
+    {
+        var halves = g.Split(g.Module(cv1, inputs[0]), 1, _hidden, _hidden);
+        return g.Module(cv2, g.Concat([halves[0], g.Module(m, halves[1])], 1));
     }
 }

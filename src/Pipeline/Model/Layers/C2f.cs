@@ -1,3 +1,4 @@
+using StreamAnalyzer.Pipeline.Model.Onnx;
 using StreamAnalyzer.Pipeline.Checkpoints;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -9,7 +10,7 @@ namespace StreamAnalyzer.Pipeline.Model.Layers;
 /// Ultralytics' <c>C2f</c> and YOLO11's <c>C3k2</c> (the same computation; C3k2's blocks may be C3k): <c>cv1</c>
 /// splits into two halves, each block of <c>m</c> runs on the newest part and every part is kept, <c>cv2</c> fuses them all.
 /// </summary>
-public sealed class C2f : nn.Module<Tensor, Tensor>
+public sealed class C2f : nn.Module<Tensor, Tensor>, IOnnxExportable
 {
     private readonly Conv cv1;
     private readonly Conv cv2;
@@ -32,5 +33,14 @@ public sealed class C2f : nn.Module<Tensor, Tensor>
         var parts = cv1.call(x).chunk(2, 1).ToList();
         foreach (var block in m) parts.Add(block.call(parts[^1]));
         return cv2.call(cat(parts, 1));
+    }
+
+    string IOnnxExportable.ToOnnx(OnnxGraph g, IReadOnlyList<string> inputs)
+    {
+        string y = g.Module(cv1, inputs[0]);
+        long half = cv1.OutChannels / 2;
+        var parts = g.Split(y, 1, half, half).ToList();
+        foreach (var block in m) parts.Add(g.Module(block, parts[^1]));
+        return g.Module(cv2, g.Concat(parts, 1));
     }
 }

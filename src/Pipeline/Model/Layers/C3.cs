@@ -1,3 +1,4 @@
+using StreamAnalyzer.Pipeline.Model.Onnx;
 using StreamAnalyzer.Pipeline.Checkpoints;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -9,7 +10,7 @@ namespace StreamAnalyzer.Pipeline.Model.Layers;
 /// The CSP block with three convolutions (<c>C3</c> in YOLOv5 and Ultralytics, and YOLO11's <c>C3k</c>):
 /// <c>cv3(cat(m(cv1(x)), cv2(x)))</c>, <c>m</c> a chain of bottlenecks.
 /// </summary>
-public sealed class C3 : nn.Module<Tensor, Tensor>
+public sealed class C3 : nn.Module<Tensor, Tensor>, IOnnxExportable
 {
     private readonly Conv cv1;
     private readonly Conv cv2;
@@ -30,4 +31,7 @@ public sealed class C3 : nn.Module<Tensor, Tensor>
 
     /// <inheritdoc/>
     public override Tensor forward(Tensor x) => cv3.call(cat([m.call(cv1.call(x)), cv2.call(x)], 1));
+
+    string IOnnxExportable.ToOnnx(OnnxGraph g, IReadOnlyList<string> inputs) =>
+        g.Module(cv3, g.Concat([g.Module(m, g.Module(cv1, inputs[0])), g.Module(cv2, inputs[0])], 1));
 }

@@ -1,3 +1,4 @@
+using StreamAnalyzer.Pipeline.Model.Onnx;
 using StreamAnalyzer.Pipeline.Checkpoints;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -6,7 +7,7 @@ using static TorchSharp.torch;
 namespace StreamAnalyzer.Pipeline.Model.Layers;
 
 /// <summary>Upstream <c>models.common.Conv</c>: convolution, BatchNorm, activation.</summary>
-public sealed class Conv : nn.Module<Tensor, Tensor>, IFusable
+public sealed class Conv : nn.Module<Tensor, Tensor>, IFusable, IOnnxExportable
 {
     private readonly Conv2d conv;
     private BatchNorm2d? bn;
@@ -60,5 +61,12 @@ public sealed class Conv : nn.Module<Tensor, Tensor>, IFusable
         register_module(nameof(bn), null!);
         bn.Dispose();
         bn = null;
+    }
+
+    string IOnnxExportable.ToOnnx(OnnxGraph g, IReadOnlyList<string> inputs)
+    {
+        string y = g.Conv2d(conv, inputs[0]);
+        if (bn is not null) y = g.Module(bn, y);
+        return g.Module(act, y);
     }
 }

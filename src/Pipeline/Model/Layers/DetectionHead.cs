@@ -33,6 +33,15 @@ public abstract class DetectionHead(string name) : MultiInputLayer(name)
     /// </summary>
     public abstract (Tensor Pred, Tensor Logits) ForwardHead(IReadOnlyList<Tensor> inputs);
 
+    /// <summary>The head's ONNX form: <c>Pred</c> and <c>Logits</c> value names, laid out as <see cref="ForwardHead"/> returns them.</summary>
+    internal abstract (string Pred, string Logits) ToOnnx(Onnx.OnnxGraph graph, IReadOnlyList<string> inputs);
+
+    /// <summary>
+    /// The pre-sigmoid scores of one level from its input feature map (any spatial size): (B, rows, columns) with the
+    /// same columns as <c>Logits</c> and rows ordered anchor, grid row, grid column of <paramref name="input"/>.
+    /// </summary>
+    public abstract Tensor LevelLogits(int level, Tensor input);
+
     /// <summary>The level a submodule of the head serves (<c>m.1</c>, <c>cv3.2.0</c>), or null when it serves all of them or none.</summary>
     public abstract int? LevelOfSubmodule(string path);
 

@@ -1,3 +1,4 @@
+using StreamAnalyzer.Pipeline.Runtime;
 using StreamAnalyzer.Pipeline.Checkpoints;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -82,19 +83,70 @@ public sealed class DflDetectHead : DetectionHead
             boxes.Add(cv2[i].call(x).view(b, 4 * _regMax, h * w));
             classes.Add(cv3[i].call(x).view(b, NumClasses, h * w));
             // Cell centres (x + 0.5, y + 0.5), row-major, as upstream's make_anchors.
-            var sx = arange(w, dtype: x.dtype, device: x.device) + 0.5;
-            var sy = arange(h, dtype: x.dtype, device: x.device) + 0.5;
+            var sx = arange(TorchScalars.Of(w), dtype: x.dtype, device: x.device).add(TorchScalars.Of(0.5));
+            var sy = arange(TorchScalars.Of(h), dtype: x.dtype, device: x.device).add(TorchScalars.Of(0.5));
             centres.Add(stack([sx.view(1, w).expand(h, w), sy.view(h, 1).expand(h, w)], 0).view(2, h * w));
-            strides.Add(full([h * w], _strides[i], dtype: x.dtype, device: x.device));
+            strides.Add(full([h * w], TorchScalars.Of(_strides[i]), dtype: x.dtype, device: x.device));
         }
         var distances = dfl.call(cat(boxes, 2));                      // (B, 4, N): left, top, right, bottom
         var anchors = cat(centres, 1).unsqueeze(0);                   // (1, 2, N)
         var topLeft = anchors - distances.narrow(1, 0, 2);
         var bottomRight = anchors + distances.narrow(1, 2, 2);
         var stride = cat(strides, 0).view(1, 1, -1);
-        var box = cat([(topLeft + bottomRight) / 2, bottomRight - topLeft], 1) * stride;
+        var box = cat([(topLeft + bottomRight).div(TorchScalars.Of(2.0)), bottomRight - topLeft], 1) * stride;
         var logits = cat(classes, 2);                                 // (B, nc, N)
         var pred = cat([box, logits.sigmoid()], 1).transpose(1, 2).contiguous();
         return (pred.MoveToOuterDisposeScope(), logits.transpose(1, 2).MoveToOuterDisposeScope());
+    }
+
+    /// <inheritdoc/>
+    public override Tensor LevelLogits(int level, Tensor input)
+    {
+        var logits = cv3[level].call(input);
+        return logits.view(logits.shape[0], NumClasses, -1).transpose(1, 2);
+    }
+
+    internal override (string Pred, string Logits) ToOnnx(Onnx.OnnxGraph g, IReadOnlyList<string> inputs)
+    {
+        var boxes = new List<string>();
+        var classes = new List<string>();
+        var centres = new List<float>();
+        var strides = new List<float>();
+        for (int i = 0; i < NumLevels; i++)
+        {
+            boxes.Add(g.Reshape(g.Module(cv2[i], inputs[i]), 0, 4 * _regMax, -1));
+            classes.Add(g.Reshape(g.Module(cv3[i], inputs[i]), 0, NumClasses, -1));
+            int s = (int)_strides[i];
+            int ny = g.InputHeight / s, nx = g.InputWidth / s;
+            for (int y = 0; y < ny; y++)
+                for (int x = 0; x < nx; x++) centres.Add(x + 0.5f);
+            for (int y = 0; y < ny; y++)
+                for (int x = 0; x < nx; x++) centres.Add(y + 0.5f);
+            strides.AddRange(Enumerable.Repeat(_strides[i], ny * nx));
+        }
+        // Centres were added level by level as [xs, ys]: reorder them into one (2, N) block.
+        int n = strides.Count;
+        var anchorValues = new float[2 * n];
+        int at = 0;
+        for (int i = 0, offset = 0; i < NumLevels; i++)
+        {
+            int s = (int)_strides[i];
+            int cells = (g.InputHeight / s) * (g.InputWidth / s);
+            for (int c = 0; c < cells; c++)
+            {
+                anchorValues[offset + c] = centres[at + c];
+                anchorValues[n + offset + c] = centres[at + cells + c];
+            }
+            at += 2 * cells;
+            offset += cells;
+        }
+        string anchors = g.Floats([1, 2, n], anchorValues);
+        string distances = g.Module(dfl, g.Concat(boxes, 2));
+        string topLeft = g.Sub(anchors, g.Slice(distances, 1, 0, 2));
+        string bottomRight = g.Add(anchors, g.Slice(distances, 1, 2, 4));
+        string centre = g.Op("Div", [g.Add(topLeft, bottomRight), g.Scalar(2f)]);
+        string box = g.Mul(g.Concat([centre, g.Sub(bottomRight, topLeft)], 1), g.Floats([1, 1, n], [.. strides]));
+        string logits = g.Concat(classes, 2);
+        return (g.Transpose(g.Concat([box, g.Sigmoid(logits)], 1), 0, 2, 1), g.Transpose(logits, 0, 2, 1));
     }
 }

@@ -1,3 +1,4 @@
+using StreamAnalyzer.Pipeline.Model.Onnx;
 using StreamAnalyzer.Pipeline.Checkpoints;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -6,7 +7,7 @@ using static TorchSharp.torch;
 namespace StreamAnalyzer.Pipeline.Model.Layers;
 
 /// <summary>Upstream <c>DownC</c>: a strided 3x3 path and a max-pool path, concatenated (P6 models).</summary>
-public sealed class DownC : nn.Module<Tensor, Tensor>
+public sealed class DownC : nn.Module<Tensor, Tensor>, IOnnxExportable
 {
     private readonly Conv cv1, cv2, cv3;
     private readonly MaxPool2d mp;
@@ -30,4 +31,7 @@ public sealed class DownC : nn.Module<Tensor, Tensor>
         using var scope = NewDisposeScope();
         return cat([cv2.call(cv1.call(x)), cv3.call(mp.call(x))], 1).MoveToOuterDisposeScope();
     }
+
+    string IOnnxExportable.ToOnnx(OnnxGraph g, IReadOnlyList<string> inputs) =>
+        g.Concat([g.Module(cv2, g.Module(cv1, inputs[0])), g.Module(cv3, g.Module(mp, inputs[0]))], 1);
 }

@@ -1,3 +1,4 @@
+using StreamAnalyzer.Pipeline.Model.Onnx;
 using StreamAnalyzer.Pipeline.Checkpoints;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -5,7 +6,7 @@ using static TorchSharp.torch;
 namespace StreamAnalyzer.Pipeline.Model.Layers;
 
 /// <summary>YOLOv5's <c>Focus</c> (older releases): space-to-depth (as <see cref="ReOrg"/>) followed by a Conv.</summary>
-public sealed class Focus : nn.Module<Tensor, Tensor>
+public sealed class Focus : nn.Module<Tensor, Tensor>, IOnnxExportable
 {
     private readonly Conv conv;
 
@@ -19,4 +20,6 @@ public sealed class Focus : nn.Module<Tensor, Tensor>
 
     /// <inheritdoc/>
     public override Tensor forward(Tensor x) => conv.call(ReOrg.SpaceToDepth(x));
+
+    string IOnnxExportable.ToOnnx(OnnxGraph g, IReadOnlyList<string> inputs) => g.Module(conv, ReOrg.SpaceToDepth(g, inputs[0]));
 }

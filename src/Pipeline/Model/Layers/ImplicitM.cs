@@ -1,3 +1,4 @@
+using StreamAnalyzer.Pipeline.Model.Onnx;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -5,7 +6,7 @@ using static TorchSharp.torch;
 namespace StreamAnalyzer.Pipeline.Model.Layers;
 
 /// <summary>YOLOR implicit knowledge, multiplicative: <c>x * implicit</c>, <c>implicit</c> of shape (1, C, 1, 1).</summary>
-public sealed class ImplicitM : nn.Module<Tensor, Tensor>
+public sealed class ImplicitM : nn.Module<Tensor, Tensor>, IOnnxExportable
 {
     private readonly Parameter @implicit;
 
@@ -21,4 +22,6 @@ public sealed class ImplicitM : nn.Module<Tensor, Tensor>
 
     /// <inheritdoc/>
     public override Tensor forward(Tensor x) => @implicit * x;
+
+    string IOnnxExportable.ToOnnx(OnnxGraph g, IReadOnlyList<string> inputs) => g.Mul(g.Weight(@implicit), inputs[0]);
 }

@@ -1,3 +1,4 @@
+using StreamAnalyzer.Pipeline.Model.Onnx;
 using StreamAnalyzer.Pipeline.Checkpoints;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -6,7 +7,7 @@ using static TorchSharp.torch;
 namespace StreamAnalyzer.Pipeline.Model.Layers;
 
 /// <summary>Upstream <c>MP</c> (k x k pooling with stride k) and <c>SP</c> (k x k, stride s, same padding): one max-pool <c>m</c>.</summary>
-public sealed class MaxPoolLayer : nn.Module<Tensor, Tensor>
+public sealed class MaxPoolLayer : nn.Module<Tensor, Tensor>, IOnnxExportable
 {
     private readonly MaxPool2d m;
 
@@ -24,4 +25,6 @@ public sealed class MaxPoolLayer : nn.Module<Tensor, Tensor>
 
     /// <inheritdoc/>
     public override Tensor forward(Tensor x) => m.call(x);
+
+    string IOnnxExportable.ToOnnx(OnnxGraph g, IReadOnlyList<string> inputs) => g.Module(m, inputs[0]);
 }

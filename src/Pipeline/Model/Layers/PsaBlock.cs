@@ -1,3 +1,4 @@
+using StreamAnalyzer.Pipeline.Model.Onnx;
 using StreamAnalyzer.Pipeline.Checkpoints;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -6,7 +7,7 @@ using static TorchSharp.torch;
 namespace StreamAnalyzer.Pipeline.Model.Layers;
 
 /// <summary>YOLO11's <c>PSABlock</c>: self-attention, then a two-Conv feed-forward, each with a residual when <c>add</c> is set.</summary>
-public sealed class PsaBlock : nn.Module<Tensor, Tensor>
+public sealed class PsaBlock : nn.Module<Tensor, Tensor>, IOnnxExportable
 {
     private readonly Attention attn;
     private readonly Sequential ffn;
@@ -31,5 +32,14 @@ public sealed class PsaBlock : nn.Module<Tensor, Tensor>
         x = _add ? x + a : a;
         var f = ffn.call(x);
         return _add ? x + f : f;
+    }
+
+    string IOnnxExportable.ToOnnx(OnnxGraph g, IReadOnlyList<string> inputs)
+    {
+        string x = inputs[0];
+        string a = g.Module(attn, x);
+        x = _add ? g.Add(x, a) : a;
+        string f = g.Module(ffn, x);
+        return _add ? g.Add(x, f) : f;
     }
 }

@@ -1,3 +1,4 @@
+using StreamAnalyzer.Pipeline.Model.Onnx;
 using StreamAnalyzer.Pipeline.Checkpoints;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -9,7 +10,7 @@ namespace StreamAnalyzer.Pipeline.Model.Layers;
 /// Upstream <c>models.common.RepConv</c> (RepVGG block): 3x3 conv+BN, 1x1 conv+BN and an identity BN summed,
 /// or the single re-parameterised 3x3 convolution <c>rbr_reparam</c> they fold into.
 /// </summary>
-public sealed class RepConv : nn.Module<Tensor, Tensor>, IFusable
+public sealed class RepConv : nn.Module<Tensor, Tensor>, IFusable, IOnnxExportable
 {
     private BatchNorm2d? rbr_identity;
     private Sequential? rbr_dense;
@@ -92,5 +93,14 @@ public sealed class RepConv : nn.Module<Tensor, Tensor>, IFusable
         rbr_identity = null;
         rbr_reparam = reparam;
         register_module(nameof(rbr_reparam), reparam);
+    }
+
+    string IOnnxExportable.ToOnnx(OnnxGraph g, IReadOnlyList<string> inputs)
+    {
+        string x = inputs[0];
+        if (rbr_reparam is not null) return g.Module(act, g.Conv2d(rbr_reparam, x));
+        string sum = g.Add(g.Module(rbr_dense!, x), g.Module(rbr_1x1!, x));
+        if (rbr_identity is not null) sum = g.Add(sum, g.Module(rbr_identity, x));
+        return g.Module(act, sum);
     }
 }

@@ -1,3 +1,4 @@
+using StreamAnalyzer.Pipeline.Model.Onnx;
 using StreamAnalyzer.Pipeline.Checkpoints;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -6,7 +7,7 @@ using static TorchSharp.torch;
 namespace StreamAnalyzer.Pipeline.Model.Layers;
 
 /// <summary>YOLOv5's spatial pyramid pooling (<c>SPP</c>): parallel max-pools of several sizes, concatenated with their input and fused by <c>cv2</c>.</summary>
-public sealed class Spp : nn.Module<Tensor, Tensor>
+public sealed class Spp : nn.Module<Tensor, Tensor>, IOnnxExportable
 {
     private readonly Conv cv1;
     private readonly Conv cv2;
@@ -28,5 +29,11 @@ public sealed class Spp : nn.Module<Tensor, Tensor>
     {
         var y = cv1.call(x);
         return cv2.call(cat(m.Select(pool => pool.call(y)).Prepend(y).ToList(), 1));
+    }
+
+    string IOnnxExportable.ToOnnx(OnnxGraph g, IReadOnlyList<string> inputs)
+    {
+        string y = g.Module(cv1, inputs[0]);
+        return g.Module(cv2, g.Concat(m.Select(pool => g.Module(pool, y)).Prepend(y), 1));
     }
 }

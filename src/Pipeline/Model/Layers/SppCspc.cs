@@ -1,3 +1,4 @@
+using StreamAnalyzer.Pipeline.Model.Onnx;
 using StreamAnalyzer.Pipeline.Checkpoints;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -6,7 +7,7 @@ using static TorchSharp.torch;
 namespace StreamAnalyzer.Pipeline.Model.Layers;
 
 /// <summary>Upstream <c>SPPCSPC</c>: spatial pyramid pooling in a cross-stage-partial block.</summary>
-public sealed class SppCspc : nn.Module<Tensor, Tensor>
+public sealed class SppCspc : nn.Module<Tensor, Tensor>, IOnnxExportable
 {
     private readonly Conv cv1, cv2, cv3, cv4, cv5, cv6, cv7;
     private readonly ModuleList<MaxPool2d> m;
@@ -42,5 +43,13 @@ public sealed class SppCspc : nn.Module<Tensor, Tensor>
         var y1 = cv6.call(cv5.call(cat(pyramid, 1)));
         var y2 = cv2.call(x);
         return cv7.call(cat([y1, y2], 1)).MoveToOuterDisposeScope();
+    }
+
+    string IOnnxExportable.ToOnnx(OnnxGraph g, IReadOnlyList<string> inputs)
+    {
+        string x = inputs[0];
+        string x1 = g.Module(cv4, g.Module(cv3, g.Module(cv1, x)));
+        string y1 = g.Module(cv6, g.Module(cv5, g.Concat(m.Select(pool => g.Module(pool, x1)).Prepend(x1), 1)));
+        return g.Module(cv7, g.Concat([y1, g.Module(cv2, x)], 1));
     }
 }

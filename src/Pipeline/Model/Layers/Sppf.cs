@@ -1,3 +1,4 @@
+using StreamAnalyzer.Pipeline.Model.Onnx;
 using StreamAnalyzer.Pipeline.Checkpoints;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -6,7 +7,7 @@ using static TorchSharp.torch;
 namespace StreamAnalyzer.Pipeline.Model.Layers;
 
 /// <summary>Fast spatial pyramid pooling (<c>SPPF</c>, YOLOv5 and Ultralytics): one max-pool applied three times in a chain, all four stages fused by <c>cv2</c>.</summary>
-public sealed class Sppf : nn.Module<Tensor, Tensor>
+public sealed class Sppf : nn.Module<Tensor, Tensor>, IOnnxExportable
 {
     private readonly Conv cv1;
     private readonly Conv cv2;
@@ -30,5 +31,12 @@ public sealed class Sppf : nn.Module<Tensor, Tensor>
         var y1 = m.call(y0);
         var y2 = m.call(y1);
         return cv2.call(cat([y0, y1, y2, m.call(y2)], 1));
+    }
+
+    string IOnnxExportable.ToOnnx(OnnxGraph g, IReadOnlyList<string> inputs)
+    {
+        string y0 = g.Module(cv1, inputs[0]);
+        string y1 = g.Module(m, y0), y2 = g.Module(m, y1);
+        return g.Module(cv2, g.Concat([y0, y1, y2, g.Module(m, y2)], 1));
     }
 }

@@ -1,0 +1,90 @@
+using StreamAnalyzer.Pipeline.Explainers.Targets;
+using StreamAnalyzer.Pipeline.Model;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace StreamAnalyzer.Pipeline.Explainers;
+
+/// <summary>
+/// Gradients of detections at the head inputs (and the layers feeding them) computed on a window: a detection's
+/// score depends on those layers only within the head's (and head-input layer's) receptive field around its cell,
+/// so their outputs - from the forward pass that detected - are cut to that window around the detection's cell, the
+/// few layers above recomputed there with autograd, and the gradients pasted back into full-size zeros. Exact, as
+/// long as the window reaches the receptive field's edge, which is measured once per level.
+/// </summary>
+internal sealed class WindowGradients(YoloModel model, LevelWindows windows, ModelOutput output, CamTarget target, int height, int width) : IGradientSource
+{
+    private readonly Dictionary<(int Batch, int Row, int Class), IReadOnlyDictionary<ExplainTarget, Tensor>> _done = [];
+
+    private (int Y0, int Y1, int X0, int X1) Window(int level, RowLocation at)
+    {
+        int r = windows.Radius(level)!.Value;
+        int stride = (int)model.Layout.Strides[level];
+        int ny = height / stride, nx = width / stride;
+        return (Math.Max(0, at.GridY - r), Math.Min(ny, at.GridY + r + 1), Math.Max(0, at.GridX - r), Math.Min(nx, at.GridX + r + 1));
+    }
+
+    /// <summary>
+    /// Detections whose windows lie wholly inside their level's map (all the same size) are stacked into one batch
+    /// per level: one recomputation and one backward pass for all of them, each item's gradient its own.
+    /// </summary>
+    public void Prepare(int batchIndex, IReadOnlyList<(Detection.Detection Detection, int Level, IReadOnlyList<ExplainTarget> Targets)> detections)
+    {
+        foreach (var group in detections.Where(d => d.Targets.Count > 0).GroupBy(d => (d.Level, Key: string.Join(",", d.Targets.Select(t => t.Name)))))
+        {
+            int level = group.Key.Level;
+            int size = 2 * windows.Radius(level)!.Value + 1;
+            var inside = group.Select(d => (d, at: model.Layout.Locate(d.Detection.Row, height, width)))
+                .Select(p => (p.d, p.at, w: Window(level, p.at))).Where(p => p.w.Y1 - p.w.Y0 == size && p.w.X1 - p.w.X0 == size).ToArray();
+            if (inside.Length < 2) continue;
+            var targets = group.First().Targets;
+            var crops = new Dictionary<int, Tensor>();
+            foreach (var root in windows.Roots(level))
+            {
+                var full = output.Activations[root][batchIndex];
+                crops[root] = stack(inside.Select(p => full.narrow(1, p.w.Y0, size).narrow(2, p.w.X0, size)).ToArray()).detach().requires_grad_(true);
+            }
+            var logits = windows.Recompute(level, crops);
+            long centre = (long)(size / 2) * size + size / 2;
+            var score = inside.Select((p, j) => target.Score(logits[j, p.at.Anchor * (long)size * size + centre], p.d.Detection.ClassId, model.Layout))
+                .Aggregate((a, b) => a + b);
+            var grads = torch.autograd.grad([score], targets.Select(t => crops[t.Layer]).ToArray());
+            for (int j = 0; j < inside.Length; j++)
+            {
+                var (d, _, w) = inside[j];
+                _done[(batchIndex, d.Detection.Row, d.Detection.ClassId)] = Paste(targets, w, k => grads[k][j]);
+            }
+        }
+    }
+
+    public IReadOnlyDictionary<ExplainTarget, Tensor> Gradients(int batchIndex, Detection.Detection detection, int level, IReadOnlyList<ExplainTarget> targets)
+    {
+        if (_done.Remove((batchIndex, detection.Row, detection.ClassId), out var ready)) return ready;
+        var at = model.Layout.Locate(detection.Row, height, width);
+        var w = Window(level, at);
+        var crops = new Dictionary<int, Tensor>();
+        foreach (var root in windows.Roots(level))
+            crops[root] = output.Activations[root][batchIndex].unsqueeze(0).narrow(2, w.Y0, w.Y1 - w.Y0).narrow(3, w.X0, w.X1 - w.X0)
+                .detach().contiguous().requires_grad_(true);
+        var logits = windows.Recompute(level, crops);
+        int h = w.Y1 - w.Y0, wd = w.X1 - w.X0;
+        long row = ((long)at.Anchor * h + (at.GridY - w.Y0)) * wd + (at.GridX - w.X0);
+        var score = target.Score(logits[0, row], detection.ClassId, model.Layout);
+        var grads = torch.autograd.grad([score], targets.Select(t => crops[t.Layer]).ToArray());
+        return Paste(targets, w, k => grads[k][0]);
+    }
+
+    // Each window's gradients, pasted into full-size zeros (the score does not depend on anything outside).
+    private Dictionary<ExplainTarget, Tensor> Paste(IReadOnlyList<ExplainTarget> targets, (int Y0, int Y1, int X0, int X1) w, Func<int, Tensor> gradient)
+    {
+        var result = new Dictionary<ExplainTarget, Tensor>();
+        for (int k = 0; k < targets.Count; k++)
+        {
+            var full = output.Activations[targets[k].Layer];
+            var g = zeros(full.shape[1], full.shape[2], full.shape[3], dtype: full.dtype, device: full.device);
+            g.narrow(1, w.Y0, w.Y1 - w.Y0).narrow(2, w.X0, w.X1 - w.X0).copy_(gradient(k));
+            result[targets[k]] = g;
+        }
+        return result;
+    }
+}
