@@ -25,7 +25,8 @@ internal static class ImageBenchmark
 
         // 1. The forward pass alone, per backend (the comparison with other runtimes), in blocks taken in turns so that
         //    a machine that speeds up or slows down during the run affects every backend alike. A pause between blocks
-        //    lets the previous runtime's worker threads stop spinning before the next one starts.
+        //    lets the previous runtime's worker threads stop spinning before the next one starts (libgomp's and
+        //    ONNX Runtime's spin for up to a few hundred milliseconds).
         var runners = new List<(string Name, Action Run)>
         {
             ("torch", () =>
@@ -49,11 +50,12 @@ internal static class ImageBenchmark
         if (file is not null) runners.Add(($"onnx file {compareOnnx!.Name}", file.Run));
         var forward = runners.ToDictionary(r => r.Name, _ => new BenchSamples());
         const int block = 5;
-        for (int done = 0; done < runs; done += block)
+        for (int done = 0, turn = 0; done < runs; done += block, turn++)
         {
-            foreach (var (name, run) in runners)
+            // Each block starts with the next runner, so none always follows the same one (whose threads may still spin).
+            foreach (var (name, run) in runners.Skip(turn % runners.Count).Concat(runners.Take(turn % runners.Count)))
             {
-                Thread.Sleep(200);
+                Thread.Sleep(300);
                 run(); // warm-up of the block
                 for (int i = done; i < Math.Min(runs, done + block); i++)
                 {
@@ -141,7 +143,15 @@ internal static class ImageBenchmark
 
         public static OnnxFile Open(string path, TorchSharp.torch.Tensor input)
         {
-            var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL, IntraOpNumThreads = Math.Max(1, get_num_threads()) };
+            // The same session settings as the project's own sessions (OnnxRuntimeModel), so only the graphs differ.
+            var options = new SessionOptions
+            {
+                GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
+                IntraOpNumThreads = Math.Max(1, get_num_threads()),
+                InterOpNumThreads = 1,
+                ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
+            };
+            options.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
             var session = new InferenceSession(path, options);
             var (name, meta) = session.InputMetadata.First();
             var dims = meta.Dimensions;

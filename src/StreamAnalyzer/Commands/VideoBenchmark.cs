@@ -16,6 +16,9 @@ namespace StreamAnalyzer.Cli.Commands;
 /// </summary>
 internal static class VideoBenchmark
 {
+    // Resident memory is taken here and at the end: a run that keeps its memory flat shows the same figure.
+    private const int MemoryMark = 500;
+
     public static void Run(Detector detector, CamExplainer explainer, string path, int camEvery, int topK, int frameLimit, int workers, Dictionary<string, object> report)
     {
         // The model alone on the first frame, before and after the pipeline run so that drift affects both alike.
@@ -41,12 +44,13 @@ internal static class VideoBenchmark
             // The first frames pay for building sessions and filling queues: the rate is taken from the end of the
             // warm-up to the last counted frame; frames still in flight after the limit are not counted.
             const int warmUp = 10;
-            long done = 0, counted = 0;
+            long done = 0, counted = 0, rssAt500 = 0;
             var clock = new Stopwatch();
             pipeline.Statistics.FrameDone += t =>
             {
                 long n = Interlocked.Increment(ref done);
                 if (n == warmUp) clock.Start();
+                if (n == MemoryMark) rssAt500 = Environment.WorkingSet;
                 if (n <= warmUp || (frameLimit > 0 && n > warmUp + frameLimit)) return;
                 lock (stages)
                 {
@@ -87,6 +91,15 @@ internal static class VideoBenchmark
             report["frames"] = processed;
             report["cam_every"] = camEvery;
             report["workers"] = pipeline.Workers;
+            if (rssAt500 > 0)
+            {
+                long rssEnd = Environment.WorkingSet;
+                double growth = (double)(rssEnd - rssAt500) / rssAt500;
+                Console.WriteLine($"resident memory     {rssAt500 >> 20} MB after {MemoryMark} frames, {rssEnd >> 20} MB after {done} ({growth:+0.0%;-0.0%})");
+                report["rss_mb_at_500"] = rssAt500 >> 20;
+                report["rss_mb_at_end"] = rssEnd >> 20;
+                report["rss_growth"] = Math.Round(growth, 4);
+            }
             report["stages"] = stages.Where(kv => kv.Value.Count > 0).ToDictionary(kv => kv.Key, kv => kv.Value.ToJson());
         }
         finally

@@ -108,14 +108,14 @@ public sealed class DflDetectHead : DetectionHead
 
     internal override (string Pred, string Logits) ToOnnx(Onnx.OnnxGraph g, IReadOnlyList<string> inputs)
     {
-        var boxes = new List<string>();
-        var classes = new List<string>();
+        // Box and class maps are joined per level before leaving the convolutions' blocked layout, and split once at
+        // the end: one layout conversion per level instead of two (what an upstream export does too).
+        var levels = new List<string>();
         var centres = new List<float>();
         var strides = new List<float>();
         for (int i = 0; i < NumLevels; i++)
         {
-            boxes.Add(g.Reshape(g.Module(cv2[i], inputs[i]), 0, 4 * _regMax, -1));
-            classes.Add(g.Reshape(g.Module(cv3[i], inputs[i]), 0, NumClasses, -1));
+            levels.Add(g.Reshape(g.Concat([g.Module(cv2[i], inputs[i]), g.Module(cv3[i], inputs[i])], 1), 0, 4 * _regMax + NumClasses, -1));
             int s = (int)_strides[i];
             int ny = g.InputHeight / s, nx = g.InputWidth / s;
             for (int y = 0; y < ny; y++)
@@ -141,12 +141,13 @@ public sealed class DflDetectHead : DetectionHead
             offset += cells;
         }
         string anchors = g.Floats([1, 2, n], anchorValues);
-        string distances = g.Module(dfl, g.Concat(boxes, 2));
+        string all = g.Concat(levels, 2);
+        string distances = g.Module(dfl, g.Slice(all, 1, 0, 4 * _regMax));
         string topLeft = g.Sub(anchors, g.Slice(distances, 1, 0, 2));
         string bottomRight = g.Add(anchors, g.Slice(distances, 1, 2, 4));
         string centre = g.Op("Div", [g.Add(topLeft, bottomRight), g.Scalar(2f)]);
         string box = g.Mul(g.Concat([centre, g.Sub(bottomRight, topLeft)], 1), g.Floats([1, 1, n], [.. strides]));
-        string logits = g.Concat(classes, 2);
+        string logits = g.Slice(all, 1, 4 * _regMax, 4 * _regMax + NumClasses);
         return (g.Transpose(g.Concat([box, g.Sigmoid(logits)], 1), 0, 2, 1), g.Transpose(logits, 0, 2, 1));
     }
 }
