@@ -117,10 +117,26 @@ public sealed class InferenceStage
             }
         }
 
+        // The result awaited when a failure elsewhere stopped the workers: its batch may never be taken, so the wait is
+        // cancellable, and the frames are disposed below if a worker did finish it.
+        Task<AnalyzedFrame[]>? abandoned = null;
+
         async Task Collect()
         {
             await foreach (var result in pending.Reader.ReadAllAsync(failed.Token).ConfigureAwait(false))
-                await WriteAsync(await result.ConfigureAwait(false), output, failed.Token).ConfigureAwait(false);
+            {
+                AnalyzedFrame[] analyzed;
+                try
+                {
+                    analyzed = await result.WaitAsync(failed.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    abandoned = result;
+                    throw;
+                }
+                await WriteAsync(analyzed, output, failed.Token).ConfigureAwait(false);
+            }
         }
 
         var dispatch = Dispatch();
@@ -146,6 +162,8 @@ public sealed class InferenceStage
                 foreach (var f in left.Batch) f.Dispose();
                 left.Result.TrySetCanceled();
             }
+            if (abandoned is { IsCompletedSuccessfully: true })
+                foreach (var f in abandoned.Result) f.Dispose();
             while (pending.Reader.TryRead(out var result))
                 if (result.IsCompletedSuccessfully)
                     foreach (var f in result.Result) f.Dispose();

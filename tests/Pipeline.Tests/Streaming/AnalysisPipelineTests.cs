@@ -166,6 +166,29 @@ public class AnalysisPipelineTests
         Assert.All(issued, m => Assert.True(m.IsDisposed));
     }
 
+    // A failure downstream stops the workers between batches; the batch they leave untaken must not be waited on for
+    // ever. The moment varies from run to run, so the run is repeated with the failure at different frames.
+    [SkippableTheory]
+    [InlineData(2)]
+    [InlineData(3)]
+    public async Task ASinkFailureWithSeveralWorkersEndsEveryTimeAndNothingLeaks(int workers)
+    {
+        for (int run = 0; run < 40; run++)
+        {
+            var issued = new List<Mat>();
+            int failAt = 1 + run % 9;
+            var failing = new RecordingSink(f => { if (f.Frame.Index == failAt) throw new IOException("disk full"); });
+            var pipeline = new AnalysisPipeline(Detector, null, new PipelineOptions { Batch = 1, QueueCapacity = 1, Workers = workers });
+
+            var e = await Assert.ThrowsAsync<IOException>(() => pipeline.RunAsync([Source("a", 200, issued)], [failing], CancellationToken.None)
+                .WaitAsync(TimeSpan.FromSeconds(60)));
+
+            Assert.Equal("disk full", e.Message);
+            Assert.True(failing.Disposed);
+            Assert.All(issued, m => Assert.True(m.IsDisposed));
+        }
+    }
+
     [SkippableFact]
     public async Task StoppingEndsCaptureButDrainsWhatWasCapturedIntoFinishedSinks()
     {
