@@ -61,6 +61,27 @@ internal sealed class LevelWindows
         return _model.Head.LevelLogits(level, crops[h]);
     }
 
+    /// <summary>
+    /// The same on windows that lie inside their maps, without the convolutions' padding, so only the cells the
+    /// centre's score needs are computed: the scores of the window's centre cell, one row per anchor, or null where
+    /// some layer on the way is not a plain convolution chain (then <see cref="Recompute"/> serves).
+    /// </summary>
+    public Tensor? RecomputeCentre(int level, Dictionary<int, Tensor> crops)
+    {
+        int h = _headInputs[level];
+        var headInput = crops.TryGetValue(h, out var given) ? given
+            : _model.Layers[h].From.Length == 1 && _model.LayerModule(h) is nn.Module<Tensor, Tensor> single ? UnpaddedWindow.Forward(single, crops[_model.Layers[h].From[0]])
+            : null;
+        if (headInput is null) return null;
+        var logits = _model.Head.LevelLogitsUnpadded(level, headInput);
+        long anchors = _model.Layout.AnchorsPerCell;
+        if (logits is null || logits.shape[1] % anchors != 0) return null;
+        long cells = logits.shape[1] / anchors, side = (long)Math.Round(Math.Sqrt(cells));
+        if (side * side != cells || side % 2 == 0) return null;
+        crops[h] = headInput;
+        return logits.view(logits.shape[0], anchors, cells, -1).select(2, (side / 2) * side + side / 2);
+    }
+
     // Windows need every layer involved at the level's own stride, and the head input made from the roots alone.
     private bool Local(int level)
     {

@@ -44,9 +44,11 @@ internal sealed class WindowGradients(YoloModel model, LevelWindows windows, Mod
                 var full = output.Activations[root][batchIndex];
                 crops[root] = stack(inside.Select(p => full.narrow(1, p.w.Y0, size).narrow(2, p.w.X0, size)).ToArray()).detach().requires_grad_(true);
             }
-            var logits = windows.Recompute(level, crops);
-            long centre = (long)(size / 2) * size + size / 2;
-            var score = inside.Select((p, j) => target.Score(logits[j, p.at.Anchor * (long)size * size + centre], p.d.Detection.ClassId, model.Layout))
+            // Windows inside their maps need no padding: only the cells the centre's score depends on are computed.
+            var centres = windows.RecomputeCentre(level, crops);
+            Tensor Row(int j, RowLocation at) => centres is not null ? centres[j, at.Anchor]
+                : windows.Recompute(level, crops)[j, at.Anchor * (long)size * size + (long)(size / 2) * size + size / 2];
+            var score = inside.Select((p, j) => target.Score(Row(j, p.at), p.d.Detection.ClassId, model.Layout))
                 .Aggregate((a, b) => a + b);
             var grads = torch.autograd.grad([score], targets.Select(t => crops[t.Layer]).ToArray());
             for (int j = 0; j < inside.Length; j++)
@@ -74,7 +76,8 @@ internal sealed class WindowGradients(YoloModel model, LevelWindows windows, Mod
         return Paste(targets, w, k => grads[k][0]);
     }
 
-    // Each window's gradients, pasted into full-size zeros (the score does not depend on anything outside).
+    // Each window's gradients, pasted into full-size zeros (the score does not depend on anything outside). A layer
+    // recomputed without padding covers the window less the same margin on every side.
     private Dictionary<ExplainTarget, Tensor> Paste(IReadOnlyList<ExplainTarget> targets, (int Y0, int Y1, int X0, int X1) w, Func<int, Tensor> gradient)
     {
         var result = new Dictionary<ExplainTarget, Tensor>();
@@ -82,7 +85,9 @@ internal sealed class WindowGradients(YoloModel model, LevelWindows windows, Mod
         {
             var full = output.Activations[targets[k].Layer];
             var g = zeros(full.shape[1], full.shape[2], full.shape[3], dtype: full.dtype, device: full.device);
-            g.narrow(1, w.Y0, w.Y1 - w.Y0).narrow(2, w.X0, w.X1 - w.X0).copy_(gradient(k));
+            var part = gradient(k);
+            long marginY = (w.Y1 - w.Y0 - part.shape[1]) / 2, marginX = (w.X1 - w.X0 - part.shape[2]) / 2;
+            g.narrow(1, w.Y0 + marginY, part.shape[1]).narrow(2, w.X0 + marginX, part.shape[2]).copy_(part);
             result[targets[k]] = g;
         }
         return result;

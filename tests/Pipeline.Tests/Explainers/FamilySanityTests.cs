@@ -36,6 +36,35 @@ public class FamilySanityTests(ITestOutputHelper output)
         detector.Detect([frame], new CamExplainer(detector.Model, CamMethod.Parse(method), new ClassLogitTarget(), LayerSelection.Parse(layers, detector.Model)), topK)[0]
             .Explanations!;
 
+    // On ONNX Runtime the gradients come from windows around each detection's cell (stacked per level, or one by one
+    // where a window is cut by the map's edge); on TorchSharp from the whole recorded graph. The maps must agree.
+    [SkippableTheory]
+    [MemberData(nameof(Models))]
+    public void WindowGradientsGiveTheMapsOfTheWholeGraph(string folder, string checkpoint)
+    {
+        using var detector = Load(folder, checkpoint);
+        foreach (var image in new[] { "val-00000.jpg", "val-00006.jpg" })
+        {
+            using var frame = Image(image);
+            var (letterboxed, _) = Letterbox.Apply(frame, detector.LetterboxSettings);
+            using var __ = letterboxed;
+            foreach (var (method, layers) in new[] { ("gradcam", "auto"), ("odam", "auto"), ("odam", "neck"), ("layercam", "neck") })
+            {
+                var explainer = new CamExplainer(detector.Model, CamMethod.Parse(method), new ClassLogitTarget(), LayerSelection.Parse(layers, detector.Model));
+                var windowed = detector.Detect([frame], explainer, 5)[0];
+                Assert.Equal(InferenceBackend.Onnx, detector.Backend);
+                Assert.NotEmpty(windowed.Explanations!);
+                using var scope = NewDisposeScope();
+                var whole = explainer.Explain(InputTensor.FromImages([letterboxed], CPU), windowed.Detections.Take(5).ToArray());
+                foreach (var (a, b) in windowed.Explanations!.Zip(whole))
+                {
+                    float worst = a.Maps[0].Values.Zip(b.Maps[0].Values).Max(p => Math.Abs(p.First - p.Second));
+                    Assert.True(worst < 1e-3, $"{image} {method} at {layers}, {a.Detection.ClassName} {a.Detection.InputBox}: maps differ by {worst}");
+                }
+            }
+        }
+    }
+
     [SkippableTheory]
     [MemberData(nameof(Models))]
     public void EveryMethodAndLayerChoiceGivesFiniteNormalisedMaps(string folder, string checkpoint)

@@ -170,6 +170,10 @@ public sealed class AnchorDetectHead : DetectionHead, IFusable
         return x.view(bs, NumAnchors, NumOutputs, ny, nx).permute(0, 1, 3, 4, 2).reshape(bs, -1, NumOutputs);
     }
 
+    /// <inheritdoc/>
+    internal override Tensor? LevelLogitsUnpadded(int level, Tensor input) =>
+        m[level] is Conv2d { kernel_size: [1, 1] } ? LevelLogits(level, input) : null; // a 1x1 convolution has no padding
+
     private static Tensor MakeGrid(long nx, long ny, Device device, ScalarType dtype)
     {
         var yv = arange(TorchScalars.Of(ny), device: device).view(ny, 1).expand(ny, nx);

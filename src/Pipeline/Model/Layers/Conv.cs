@@ -52,6 +52,9 @@ public sealed class Conv : nn.Module<Tensor, Tensor>, IFusable, IOnnxExportable
     /// <inheritdoc/>
     public override Tensor forward(Tensor x) => act.call(bn is null ? conv.call(x) : bn.call(conv.call(x)));
 
+    /// <summary>The same on a window, without the convolution's padding (see <see cref="UnpaddedWindow"/>); null where the stride is not 1.</summary>
+    internal Tensor? ForwardUnpadded(Tensor x) => UnpaddedWindow.Convolve(conv, x) is { } y ? act.call(bn is null ? y : bn.call(y)) : null;
+
     /// <inheritdoc/>
     public void Fuse()
     {

@@ -42,6 +42,12 @@ public abstract class DetectionHead(string name) : MultiInputLayer(name)
     /// </summary>
     public abstract Tensor LevelLogits(int level, Tensor input);
 
+    /// <summary>
+    /// <see cref="LevelLogits"/> on a window cut from inside the level's input, without the head's convolution padding
+    /// (<see cref="UnpaddedWindow"/>): rows for the window less each kernel's reach; null where the head cannot.
+    /// </summary>
+    internal virtual Tensor? LevelLogitsUnpadded(int level, Tensor input) => null;
+
     /// <summary>The level a submodule of the head serves (<c>m.1</c>, <c>cv3.2.0</c>), or null when it serves all of them or none.</summary>
     public abstract int? LevelOfSubmodule(string path);
 

@@ -106,6 +106,10 @@ public sealed class DflDetectHead : DetectionHead
         return logits.view(logits.shape[0], NumClasses, -1).transpose(1, 2);
     }
 
+    /// <inheritdoc/>
+    internal override Tensor? LevelLogitsUnpadded(int level, Tensor input) =>
+        UnpaddedWindow.Forward(cv3[level], input) is { } logits ? logits.view(logits.shape[0], NumClasses, -1).transpose(1, 2) : null;
+
     internal override (string Pred, string Logits) ToOnnx(Onnx.OnnxGraph g, IReadOnlyList<string> inputs)
     {
         // Box and class maps are joined per level before leaving the convolutions' blocked layout, and split once at

@@ -1,0 +1,32 @@
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace StreamAnalyzer.Pipeline.Model.Layers;
+
+/// <summary>
+/// Runs a chain of stride-1 convolutions on a window cut from inside a feature map without their zero padding: each
+/// output cell is then one the whole map's pass has too, and the window shrinks by each kernel's reach. An explanation's
+/// window needs only its centre cell, so this computes a fraction of what the padded convolutions would (a 5x5 window
+/// through two 3x3 convolutions: 9 + 1 cells instead of 25 + 25).
+/// </summary>
+internal static class UnpaddedWindow
+{
+    /// <summary>The module's output on <paramref name="x"/> without padding; null where the module is not such a chain.</summary>
+    public static Tensor? Forward(nn.Module<Tensor, Tensor> module, Tensor x) => module switch
+    {
+        Conv conv => conv.ForwardUnpadded(x),
+        Conv2d conv => Convolve(conv, x),
+        Sequential sequence => sequence.children().Aggregate<nn.Module, Tensor?>(x,
+            (y, m) => y is null || m is not nn.Module<Tensor, Tensor> step ? null : Forward(step, y)),
+        _ => null,
+    };
+
+    /// <summary>A stride-1 convolution without its padding; null for any other stride.</summary>
+    public static Tensor? Convolve(Conv2d conv, Tensor x)
+    {
+        if (conv.stride.Any(s => s != 1)) return null;
+        long reachY = conv.dilation[0] * (conv.kernel_size[0] - 1), reachX = conv.dilation[1] * (conv.kernel_size[1] - 1);
+        if (x.shape[2] <= reachY || x.shape[3] <= reachX) return null;
+        return nn.functional.conv2d(x, conv.weight!, conv.bias, strides: [1, 1], padding: [0, 0], dilation: conv.dilation, groups: conv.groups);
+    }
+}
