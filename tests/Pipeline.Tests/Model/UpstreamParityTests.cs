@@ -44,32 +44,33 @@ public class UpstreamParityTests
 
     [SkippableTheory]
     [MemberData(nameof(Cases))]
-    public void RawPredictionMatchesUpstream(string folder, string checkpoint, string stem, bool fuse)
-    {
-        Fixtures.Require(folder, "manifest.json");
-        var input = NpyArray.Read(Fixtures.Require(folder, stem + ".input.npy"));
-        var expected = NpyArray.Read(Fixtures.Require(folder, stem + ".output.npy"));
-
-        using var model = YoloModel.Load(Fixtures.Require(folder, checkpoint), fuse);
-        Assert.Equal(folder, model.Family.Name);
-        using var scope = NewDisposeScope();
-        using var _ = no_grad();
-        var pred = model.ToUpstreamLayout(model.forward(tensor(input.Data, input.Shape)));
-        AssertMatches(expected, pred, model.Layout.UpstreamChannelsFirst);
-    }
+    public void RawPredictionMatchesUpstream(string folder, string checkpoint, string stem, bool fuse) =>
+        AssertRunMatchesUpstream(folder, checkpoint, stem, fuse, (model, input) =>
+        {
+            Assert.Equal(folder, model.Family.Name);
+            using var _ = no_grad();
+            return model.forward(input);
+        });
 
     [SkippableTheory]
     [MemberData(nameof(OnnxCases))]
-    public void OnnxRuntimeOnTheGraphBuiltFromTheModelMatchesUpstream(string folder, string checkpoint, string stem, bool fuse)
+    public void OnnxRuntimeOnTheGraphBuiltFromTheModelMatchesUpstream(string folder, string checkpoint, string stem, bool fuse) =>
+        AssertRunMatchesUpstream(folder, checkpoint, stem, fuse, (model, input) =>
+        {
+            using var onnx = new StreamAnalyzer.Pipeline.Model.Onnx.OnnxRuntimeModel(model, threads: 2);
+            return onnx.Run(input).Pred;
+        });
+
+    // Loads the checkpoint, runs the case's upstream input through `run` and compares with upstream's output.
+    private static void AssertRunMatchesUpstream(string folder, string checkpoint, string stem, bool fuse, Func<YoloModel, Tensor, Tensor> run)
     {
         Fixtures.Require(folder, "manifest.json");
         var input = NpyArray.Read(Fixtures.Require(folder, stem + ".input.npy"));
         var expected = NpyArray.Read(Fixtures.Require(folder, stem + ".output.npy"));
 
         using var model = YoloModel.Load(Fixtures.Require(folder, checkpoint), fuse);
-        using var onnx = new StreamAnalyzer.Pipeline.Model.Onnx.OnnxRuntimeModel(model, threads: 2);
         using var scope = NewDisposeScope();
-        var pred = model.ToUpstreamLayout(onnx.Run(tensor(input.Data, input.Shape)).Pred);
+        var pred = model.ToUpstreamLayout(run(model, tensor(input.Data, input.Shape)));
         AssertMatches(expected, pred, model.Layout.UpstreamChannelsFirst);
     }
 
