@@ -11,6 +11,7 @@ public sealed class PipelineStatistics
     private readonly object _gate = new();
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private readonly ConcurrentQueue<double> _recent = new();
+    private long _firstFrameTicks = -1;
 
     /// <summary>Frames read from sources (after <c>--vid-stride</c>).</summary>
     public long Captured => Interlocked.Read(ref _captured);
@@ -65,6 +66,23 @@ public sealed class PipelineStatistics
     /// <summary>Processed frames per second over the whole run.</summary>
     public double Fps => Elapsed.TotalSeconds > 0 ? Processed / Elapsed.TotalSeconds : 0;
 
+    /// <summary>
+    /// When the first frame had been written: the start-up (opening sources, building the inference session for the
+    /// input size, the first pass); null before.
+    /// </summary>
+    public TimeSpan? FirstFrameAt => Interlocked.Read(ref _firstFrameTicks) is var t and >= 0 ? TimeSpan.FromTicks(t) : null;
+
+    /// <summary>Frames per second from the first written frame on (the steady rate, start-up left out); null before the second frame.</summary>
+    public double? FpsAfterFirstFrame
+    {
+        get
+        {
+            long processed = Processed;
+            var since = Elapsed - FirstFrameAt;
+            return processed >= 2 && since?.TotalSeconds > 0 ? (processed - 1) / since.Value.TotalSeconds : null;
+        }
+    }
+
     /// <summary>Mean milliseconds per processed frame of each stage.</summary>
     public IReadOnlyDictionary<string, double> MeanStageMs
     {
@@ -101,7 +119,7 @@ public sealed class PipelineStatistics
 
     internal void FrameProcessed(AnalyzedFrame frame, double writeMs)
     {
-        Interlocked.Increment(ref _processed);
+        if (Interlocked.Increment(ref _processed) == 1) Interlocked.Exchange(ref _firstFrameTicks, _clock.Elapsed.Ticks);
         Interlocked.Increment(ref For(frame.Frame.SourceIndex).ProcessedCount);
         Interlocked.Add(ref _detections, frame.Result.Detections.Count);
         if (frame.Explained) Interlocked.Increment(ref _explained);

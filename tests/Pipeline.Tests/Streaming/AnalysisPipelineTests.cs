@@ -95,7 +95,17 @@ public class AnalysisPipelineTests
         Assert.Equal(29, issued.Count);
         Assert.All(issued, m => Assert.True(m.IsDisposed));
         Assert.Equal(15, pipeline.Statistics.Processed);
+        Assert.InRange(pipeline.Statistics.FirstFrameAt!.Value, TimeSpan.Zero, pipeline.Statistics.Elapsed);
+        Assert.True(pipeline.Statistics.FpsAfterFirstFrame > 0);
         Assert.Equal(workers, pipeline.Workers);
+    }
+
+    [Fact]
+    public void BeforeTwoFramesThereIsNoSteadyRate()
+    {
+        var statistics = new PipelineStatistics();
+        Assert.Null(statistics.FirstFrameAt);
+        Assert.Null(statistics.FpsAfterFirstFrame);
     }
 
     [SkippableFact]

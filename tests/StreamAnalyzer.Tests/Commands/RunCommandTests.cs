@@ -33,6 +33,9 @@ public class RunCommandTests
             "--save", mp4, "--save-json", json);
         Assert.True(r.ExitCode == 0, r.All);
         Assert.Contains("H.264 MP4 through", r.StdErr);
+        // The summary shows the start-up apart from the steady rate.
+        Assert.Matches(@"wall time [0-9.]+ s \([0-9.]+ fps; first frame after [0-9.]+ s, then [0-9.]+ fps\)",
+            System.Text.RegularExpressions.Regex.Replace(r.StdOut, @"\s+", " ")); // the table may wrap the cell
 
         var (codec, frames) = Probe(mp4);
         Assert.Equal("h264", codec);
