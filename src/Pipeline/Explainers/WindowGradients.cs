@@ -46,8 +46,9 @@ internal sealed class WindowGradients(YoloModel model, LevelWindows windows, Mod
             }
             // Windows inside their maps need no padding: only the cells the centre's score depends on are computed.
             var centres = windows.RecomputeCentre(level, crops);
+            var logits = centres is null ? windows.Recompute(level, crops) : null;
             Tensor Row(int j, RowLocation at) => centres is not null ? centres[j, at.Anchor]
-                : windows.Recompute(level, crops)[j, at.Anchor * (long)size * size + (long)(size / 2) * size + size / 2];
+                : logits![j, at.Anchor * (long)size * size + (long)(size / 2) * size + size / 2];
             var score = inside.Select((p, j) => target.Score(Row(j, p.at), p.d.Detection.ClassId, model.Layout))
                 .Aggregate((a, b) => a + b);
             var grads = torch.autograd.grad([score], targets.Select(t => crops[t.Layer]).ToArray());
