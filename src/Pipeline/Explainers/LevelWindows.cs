@@ -62,23 +62,32 @@ internal sealed class LevelWindows
     }
 
     /// <summary>
-    /// The same on windows that lie inside their maps, without the convolutions' padding, so only the cells the
-    /// centre's score needs are computed: the scores of the window's centre cell, one row per anchor, or null where
-    /// some layer on the way is not a plain convolution chain (then <see cref="Recompute"/> serves).
+    /// The scores of the window's centre cell, one row per anchor, from root windows that lie inside their maps (all
+    /// the same odd size, stacked). Where every layer on the way is a plain convolution chain they run without padding,
+    /// so only the cells the centre's score needs are computed; otherwise as <see cref="Recompute"/> does.
     /// </summary>
-    public Tensor? RecomputeCentre(int level, Dictionary<int, Tensor> crops)
+    public Tensor RecomputeCentre(int level, Dictionary<int, Tensor> crops)
     {
         int h = _headInputs[level];
         var headInput = crops.TryGetValue(h, out var given) ? given
             : _model.Layers[h].From.Length == 1 && _model.LayerModule(h) is nn.Module<Tensor, Tensor> single ? UnpaddedWindow.Forward(single, crops[_model.Layers[h].From[0]])
             : null;
-        if (headInput is null) return null;
-        var logits = _model.Head.LevelLogitsUnpadded(level, headInput);
+        var unpadded = headInput is null ? null : _model.Head.LevelLogitsUnpadded(level, headInput);
+        if (unpadded is not null && Centre(unpadded) is { } centre)
+        {
+            crops[h] = headInput!;
+            return centre;
+        }
+        return Centre(Recompute(level, crops)) ?? throw new InvalidOperationException($"level {level}: windows are not square");
+    }
+
+    // Rows of a square, odd-sided window's centre cell, one per anchor; null for any other shape.
+    private Tensor? Centre(Tensor logits)
+    {
         long anchors = _model.Layout.AnchorsPerCell;
-        if (logits is null || logits.shape[1] % anchors != 0) return null;
+        if (logits.shape[1] % anchors != 0) return null;
         long cells = logits.shape[1] / anchors, side = (long)Math.Round(Math.Sqrt(cells));
         if (side * side != cells || side % 2 == 0) return null;
-        crops[h] = headInput;
         return logits.view(logits.shape[0], anchors, cells, -1).select(2, (side / 2) * side + side / 2);
     }
 

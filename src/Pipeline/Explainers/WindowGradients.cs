@@ -44,12 +44,8 @@ internal sealed class WindowGradients(YoloModel model, LevelWindows windows, Mod
                 var full = output.Activations[root][batchIndex];
                 crops[root] = stack(inside.Select(p => full.narrow(1, p.w.Y0, size).narrow(2, p.w.X0, size)).ToArray()).detach().requires_grad_(true);
             }
-            // Windows inside their maps need no padding: only the cells the centre's score depends on are computed.
             var centres = windows.RecomputeCentre(level, crops);
-            var logits = centres is null ? windows.Recompute(level, crops) : null;
-            Tensor Row(int j, RowLocation at) => centres is not null ? centres[j, at.Anchor]
-                : logits![j, at.Anchor * (long)size * size + (long)(size / 2) * size + size / 2];
-            var score = inside.Select((p, j) => target.Score(Row(j, p.at), p.d.Detection.ClassId, model.Layout))
+            var score = inside.Select((p, j) => target.Score(centres[j, p.at.Anchor], p.d.Detection.ClassId, model.Layout))
                 .Aggregate((a, b) => a + b);
             var grads = torch.autograd.grad([score], targets.Select(t => crops[t.Layer]).ToArray());
             for (int j = 0; j < inside.Length; j++)
