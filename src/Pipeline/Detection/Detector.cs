@@ -46,7 +46,7 @@ public sealed class Detector : IDisposable
     public InferenceBackend Backend { get; }
 
     /// <summary>
-    /// Whether <see cref="Detect(IReadOnlyList{Mat}, CamExplainer?, int)"/> may run on several threads at once
+    /// Whether <see cref="Detect(IReadOnlyList{Mat}, CamExplainer?, int, NmsOptions?)"/> may run on several threads at once
     /// (ONNX Runtime sessions may; a TorchSharp forward pass gains nothing from it and is kept to one caller).
     /// </summary>
     public bool SupportsConcurrentCalls => _onnx is not null;
@@ -100,21 +100,23 @@ public sealed class Detector : IDisposable
     /// <summary>
     /// Detects objects in each frame and, with an <paramref name="explainer"/>, explains the
     /// <paramref name="topK"/> most confident detections of each from the same forward pass.
+    /// <paramref name="nms"/> replaces <see cref="Options"/>' post-processing for this call (it must be resolved).
     /// </summary>
-    public IReadOnlyList<DetectionResult> Detect(IReadOnlyList<Mat> frames, CamExplainer? explainer, int topK)
+    public IReadOnlyList<DetectionResult> Detect(IReadOnlyList<Mat> frames, CamExplainer? explainer, int topK, NmsOptions? nms = null)
     {
+        if (nms is { IsResolved: false }) throw new ArgumentException("NMS settings must be resolved (see NmsOptions.WithDefaults)", nameof(nms));
         var results = new DetectionResult[frames.Count];
         var plans = frames.Select(f => Letterbox.Plan(f.Width, f.Height, LetterboxSettings)).ToArray();
         foreach (var group in Enumerable.Range(0, frames.Count).GroupBy(i => (plans[i].InputWidth, plans[i].InputHeight)))
         {
             int[] members = group.ToArray();
-            foreach (var (index, result) in members.Zip(DetectBatch(members.Select(i => frames[i]).ToArray(), explainer, topK)))
+            foreach (var (index, result) in members.Zip(DetectBatch(members.Select(i => frames[i]).ToArray(), explainer, topK, nms ?? Options.Nms!)))
                 results[index] = result;
         }
         return results;
     }
 
-    private DetectionResult[] DetectBatch(Mat[] frames, CamExplainer? explainer, int topK)
+    private DetectionResult[] DetectBatch(Mat[] frames, CamExplainer? explainer, int topK, NmsOptions nmsOptions)
     {
         var clock = Stopwatch.StartNew();
         using var scope = NewDisposeScope();
@@ -147,7 +149,7 @@ public sealed class Detector : IDisposable
         double forward = clock.Elapsed.TotalMilliseconds;
 
         clock.Restart();
-        var kept = NonMaxSuppression.Run(pred, Model.Layout, Options.Nms!);
+        var kept = NonMaxSuppression.Run(pred, Model.Layout, nmsOptions);
         var detections = new Detection[frames.Length][];
         for (int i = 0; i < frames.Length; i++)
         {

@@ -4,7 +4,11 @@ using StreamAnalyzer.Pipeline.Detection;
 
 namespace StreamAnalyzer.Pipeline.Rendering;
 
-/// <summary>Draws boxes and "class confidence" labels onto a BGR frame, in place.</summary>
+/// <summary>
+/// Draws boxes and "class confidence" labels onto a BGR frame, in place. Labels stay inside the frame, avoid the labels of
+/// more confident detections where they can (above the box, inside its top, below it), and the most confident are
+/// drawn last, so they are never covered.
+/// </summary>
 public static class DetectionRenderer
 {
     /// <summary>Draws every detection; line width and font scale follow the frame size.</summary>
@@ -12,20 +16,33 @@ public static class DetectionRenderer
     {
         int thickness = Math.Max(1, (int)Math.Round(0.002 * (frame.Width + frame.Height) / 2) + 1);
         double fontScale = Math.Max(0.35, thickness / 3.0);
-        foreach (var d in detections)
+        int fontThickness = Math.Max(thickness - 1, 1);
+        var ranked = detections.OrderByDescending(d => d.Confidence).ToArray();
+        foreach (var d in ranked.Reverse())
         {
-            var color = ClassPalette.For(d.ClassId);
             var p1 = new Point((int)Math.Round(d.Box.X1), (int)Math.Round(d.Box.Y1));
             var p2 = new Point((int)Math.Round(d.Box.X2), (int)Math.Round(d.Box.Y2));
-            Cv2.Rectangle(frame, p1, p2, color, thickness, LineTypes.AntiAlias);
-
+            Cv2.Rectangle(frame, p1, p2, ClassPalette.For(d.ClassId), thickness, LineTypes.AntiAlias);
+        }
+        // Places are chosen most confident first; drawing goes the other way round.
+        var placed = new List<(Rect Area, string Text, Scalar Color, int Baseline)>();
+        foreach (var d in ranked)
+        {
             string label = $"{d.ClassName} {d.Confidence.ToString("0.00", CultureInfo.InvariantCulture)}";
-            int fontThickness = Math.Max(thickness - 1, 1);
             var size = Cv2.GetTextSize(label, HersheyFonts.HersheySimplex, fontScale, fontThickness, out int baseline);
-            // Label above the box, or inside it when the box touches the top edge.
-            int top = p1.Y - size.Height - baseline - 2 >= 0 ? p1.Y - size.Height - baseline - 2 : p1.Y;
-            Cv2.Rectangle(frame, new Rect(p1.X, top, size.Width + 2, size.Height + baseline + 2), color, -1, LineTypes.AntiAlias);
-            Cv2.PutText(frame, label, new Point(p1.X + 1, top + size.Height + 1), HersheyFonts.HersheySimplex, fontScale,
+            int w = Math.Min(size.Width + 2, frame.Width), h = Math.Min(size.Height + baseline + 2, frame.Height);
+            int x = Math.Clamp((int)Math.Round(d.Box.X1), 0, Math.Max(0, frame.Width - w));
+            int y1 = (int)Math.Round(d.Box.Y1), y2 = (int)Math.Round(d.Box.Y2);
+            var candidates = new[] { y1 - h, y1, y2 }
+                .Select(y => new Rect(x, Math.Clamp(y, 0, Math.Max(0, frame.Height - h)), w, h)).ToArray();
+            var area = candidates.FirstOrDefault(c => placed.All(p => (p.Area & c).Width <= 0 || (p.Area & c).Height <= 0), candidates[0]);
+            placed.Add((area, label, ClassPalette.For(d.ClassId), baseline));
+        }
+        for (int i = placed.Count - 1; i >= 0; i--)
+        {
+            var (area, text, color, baseline) = placed[i];
+            Cv2.Rectangle(frame, area, color, -1, LineTypes.AntiAlias);
+            Cv2.PutText(frame, text, new Point(area.X + 1, area.Bottom - baseline - 1), HersheyFonts.HersheySimplex, fontScale,
                 new Scalar(255, 255, 255), fontThickness, LineTypes.AntiAlias);
         }
     }

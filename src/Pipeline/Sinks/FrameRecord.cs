@@ -5,8 +5,8 @@ namespace StreamAnalyzer.Pipeline.Sinks;
 
 /// <summary>
 /// One line of the pipeline's <c>--save-json</c>: <c>detect</c>'s schema plus <c>frame</c> (index in its source),
-/// <c>timestamp_ms</c>, <c>explained</c>, and for explained detections a <c>map</c> with the peak (original pixels)
-/// and the share of the map's mass inside the box.
+/// <c>timestamp_ms</c>, <c>explained</c>, and for explained detections a <c>map</c> with the method and layer, the peak
+/// (original pixels) and the share of the map's mass inside the box.
 /// </summary>
 public sealed record FrameRecord(
     [property: JsonPropertyName("source")] string Source,
@@ -28,6 +28,7 @@ public sealed record FrameRecord(
 
     /// <summary>Statistics of a detection's explanation map.</summary>
     public sealed record MapItem(
+        [property: JsonPropertyName("method")] string Method,
         [property: JsonPropertyName("layer")] string Layer,
         [property: JsonPropertyName("peak")] float[] Peak,
         [property: JsonPropertyName("mass_in_box")] double MassInBox);
@@ -39,7 +40,7 @@ public sealed record FrameRecord(
         var stats = frame.MapStatistics;
         var items = r.Detections.Select((d, i) => new Item(d.Box.ToArray().Select(v => MathF.Round(v, 2)).ToArray(), d.ClassId, d.ClassName,
             MathF.Round(d.Confidence, 5),
-            stats is not null && i < stats.Count ? new MapItem(stats[i].Layer, [MathF.Round(stats[i].PeakX, 1), MathF.Round(stats[i].PeakY, 1)], Math.Round(stats[i].MassInBox, 4)) : null)).ToArray();
+            stats is not null && i < stats.Count ? new MapItem(stats[i].Method, stats[i].Layer, [MathF.Round(stats[i].PeakX, 1), MathF.Round(stats[i].PeakY, 1)], Math.Round(stats[i].MassInBox, 4)) : null)).ToArray();
         var t = r.Timings;
         var timings = new Dictionary<string, double>
         {

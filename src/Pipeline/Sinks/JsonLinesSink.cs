@@ -2,20 +2,57 @@ using StreamAnalyzer.Pipeline.Streaming;
 
 namespace StreamAnalyzer.Pipeline.Sinks;
 
-/// <summary><c>--save-json</c>: one <see cref="FrameRecord"/> per processed frame, flushed as it is written.</summary>
-public sealed class JsonLinesSink(string path, Func<int, string> sourceName) : IFrameSink
+/// <summary>
+/// <c>--save-json</c>: one <see cref="FrameRecord"/> per processed frame, flushed as it is written - into one file for
+/// the whole run, or (<see cref="PerSource"/>) one file per source, closed when that source ends.
+/// </summary>
+public sealed class JsonLinesSink : IFrameSink
 {
-    private readonly JsonLinesWriter _writer = new(path);
+    private readonly Func<int, string> _sourceName;
+    private readonly Func<int, string>? _pathOf;
+    private readonly JsonLinesWriter? _single;
+    private readonly Dictionary<int, JsonLinesWriter> _perSource = [];
 
-    /// <summary>The file written.</summary>
-    public string Path => _writer.Path;
+    /// <summary>Writes every source's records into <paramref name="path"/>.</summary>
+    public JsonLinesSink(string path, Func<int, string> sourceName)
+    {
+        _single = new JsonLinesWriter(path);
+        _sourceName = sourceName;
+    }
+
+    private JsonLinesSink(Func<int, string> pathOf, Func<int, string> sourceName)
+    {
+        _pathOf = pathOf;
+        _sourceName = sourceName;
+    }
+
+    /// <summary>Writes source i's records into <paramref name="pathOf"/>(i), opened at its first frame.</summary>
+    public static JsonLinesSink PerSource(Func<int, string> pathOf, Func<int, string> sourceName) => new(pathOf, sourceName);
+
+    /// <summary>The file written (one file for the run), else null.</summary>
+    public string? Path => _single?.Path;
 
     /// <inheritdoc/>
-    public void Write(AnalyzedFrame frame) => _writer.Write(FrameRecord.From(sourceName(frame.Frame.SourceIndex), frame));
+    public void Write(AnalyzedFrame frame)
+    {
+        int source = frame.Frame.SourceIndex;
+        var writer = _single;
+        if (writer is null && !_perSource.TryGetValue(source, out writer))
+            _perSource[source] = writer = new JsonLinesWriter(_pathOf!(source));
+        writer.Write(FrameRecord.From(_sourceName(source), frame));
+    }
 
     /// <inheritdoc/>
-    public void CompleteSource(int source) { }
+    public void CompleteSource(int source)
+    {
+        if (_perSource.Remove(source, out var writer)) writer.Dispose();
+    }
 
     /// <inheritdoc/>
-    public void Dispose() => _writer.Dispose();
+    public void Dispose()
+    {
+        _single?.Dispose();
+        foreach (var writer in _perSource.Values) writer.Dispose();
+        _perSource.Clear();
+    }
 }

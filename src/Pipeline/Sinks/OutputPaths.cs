@@ -9,7 +9,11 @@ public static class OutputPaths
     private static readonly string[] VideoOutputExtensions = [".mp4", ".mkv", ".mov", ".avi"];
 
     /// <summary>The output path of every source.</summary>
-    public static IReadOnlyList<string> Plan(string save, IReadOnlyList<string> sourceNames, Func<int, bool> isImage)
+    /// <param name="save">The <c>--save</c> value.</param>
+    /// <param name="sourceNames">Each source's path or URL.</param>
+    /// <param name="isImage">Whether source i is an image (its output keeps the image's extension).</param>
+    /// <param name="shortNames">File names (without extension) to use, e.g. <see cref="Sources.SourceCatalog.ShortNames"/>; by default the file stem or <c>streamN</c>.</param>
+    public static IReadOnlyList<string> Plan(string save, IReadOnlyList<string> sourceNames, Func<int, bool> isImage, IReadOnlyList<string>? shortNames = null)
     {
         bool saveIsVideoFile = VideoOutputExtensions.Contains(Path.GetExtension(save), StringComparer.OrdinalIgnoreCase);
         if (sourceNames.Count == 1 && saveIsVideoFile && !isImage(0)) return [save];
@@ -19,7 +23,7 @@ public static class OutputPaths
         var paths = new List<string>();
         for (int i = 0; i < sourceNames.Count; i++)
         {
-            string name = sourceNames[i].Contains("://") ? $"stream{i}" : Path.GetFileNameWithoutExtension(sourceNames[i]);
+            string name = shortNames?[i] ?? (sourceNames[i].Contains("://") ? $"stream{i}" : Path.GetFileNameWithoutExtension(sourceNames[i]));
             string ext = isImage(i) ? Path.GetExtension(sourceNames[i]) : ".mp4";
             string candidate = name + ext;
             for (int n = 2; !used.Add(candidate); n++) candidate = $"{name}_{n}{ext}";

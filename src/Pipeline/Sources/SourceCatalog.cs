@@ -15,9 +15,62 @@ public static class SourceCatalog
         { ".mp4", ".avi", ".mov", ".mkv", ".m4v", ".mpg", ".mpeg", ".wmv", ".webm", ".ts", ".asf", ".gif" };
 
     /// <summary>A source to open; <paramref name="IsLive"/> sources favour the newest frame and reconnect.</summary>
-    public sealed record Entry(string Name, Func<IFrameSource> Open, bool IsLive = false);
+    /// <param name="Name">The path or URL.</param>
+    /// <param name="Open">Opens it (again at each reconnection).</param>
+    /// <param name="IsLive">A camera or stream rather than a file.</param>
+    /// <param name="Label">The name the user gave it (<c>name=url</c>), or null.</param>
+    public sealed record Entry(string Name, Func<IFrameSource> Open, bool IsLive = false, string? Label = null);
 
+    private static readonly System.Text.RegularExpressions.Regex Labelled = new(@"^([A-Za-z0-9][A-Za-z0-9_.-]{0,63})=(.+)$");
 
+    /// <summary>
+    /// The sources several <c>--source</c> values name, in order. A value <c>name=source</c> gives its source that
+    /// name (for outputs and the web page); otherwise files are named by their stem and streams <c>streamN</c>.
+    /// </summary>
+    /// <exception cref="UserInputException">Nothing usable is named, or two sources were given the same name.</exception>
+    public static IReadOnlyList<Entry> ResolveAll(IReadOnlyList<string> specs, LiveSourceOptions? live = null, Action<string>? notice = null)
+    {
+        var entries = new List<Entry>();
+        foreach (var spec in specs)
+        {
+            var m = Labelled.Match(spec);
+            if (m.Success && !File.Exists(spec) && !Directory.Exists(spec))
+            {
+                var named = Resolve(m.Groups[2].Value, live, notice);
+                entries.AddRange(named.Count == 1
+                    ? [named[0] with { Label = m.Groups[1].Value }]
+                    : named.Select((e, i) => e with { Label = $"{m.Groups[1].Value}-{i + 1}" }));
+            }
+            else
+            {
+                entries.AddRange(Resolve(spec, live, notice));
+            }
+        }
+        var duplicate = entries.Where(e => e.Label is not null).GroupBy(e => e.Label, StringComparer.OrdinalIgnoreCase).FirstOrDefault(g => g.Count() > 1);
+        if (duplicate is not null) throw new UserInputException($"--source: the name '{duplicate.Key}' is given to {duplicate.Count()} sources");
+        return entries;
+    }
+
+    /// <summary>
+    /// A short, unique name per source, safe in file names and URLs: the given name, else the file's stem, else
+    /// <c>streamN</c> (letters, digits, '_', '-' and '.' only).
+    /// </summary>
+    public static IReadOnlyList<string> ShortNames(IReadOnlyList<Entry> entries)
+    {
+        var used = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        var names = new string[entries.Count];
+        for (int i = 0; i < entries.Count; i++)
+        {
+            var e = entries[i];
+            string name = e.Label ?? (e.Name.Contains("://") || e.IsLive ? $"stream{i}" : Path.GetFileNameWithoutExtension(e.Name));
+            name = System.Text.RegularExpressions.Regex.Replace(name, "[^A-Za-z0-9_.-]", "_");
+            if (name.Length == 0 || name.Trim('.').Length == 0) name = $"source{i}";
+            string candidate = name;
+            for (int n = 2; !used.Add(candidate); n++) candidate = $"{name}_{n}";
+            names[i] = candidate;
+        }
+        return names;
+    }
 
     /// <summary>The sources <paramref name="spec"/> names, in order.</summary>
     /// <param name="spec">What the user gave as <c>--source</c>.</param>

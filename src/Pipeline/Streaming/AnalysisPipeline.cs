@@ -1,4 +1,5 @@
 using System.Threading.Channels;
+using StreamAnalyzer.Pipeline.Application;
 using StreamAnalyzer.Pipeline.Detection;
 using StreamAnalyzer.Pipeline.Explainers;
 using StreamAnalyzer.Pipeline.Sources;
@@ -16,8 +17,11 @@ public sealed class AnalysisPipeline(Detector detector, CamExplainer? explainer,
     /// <summary>Counters for progress and the summary.</summary>
     public PipelineStatistics Statistics { get; } = new();
 
-    /// <summary>The render stage (its <see cref="RenderStage.ShowHeatmap"/> can be toggled while running).</summary>
-    public RenderStage Render { get; private set; } = null!;
+    /// <summary>
+    /// Each stream's live settings. When not given, the run keeps the pipeline options' settings and
+    /// the explainer it was made with (one board for all the streams of the run, made when it starts).
+    /// </summary>
+    public ControlBoard? Controls { get; set; }
 
     /// <summary>Batches analysed at once in the last run (see <see cref="PipelineOptions.Workers"/>).</summary>
     public int Workers { get; private set; } = 1;
@@ -45,9 +49,11 @@ public sealed class AnalysisPipeline(Detector detector, CamExplainer? explainer,
         var sinkStage = new SinkStage(sinks, Statistics);
         capture.SourceEnded += sinkStage.SourceEnded;
         capture.SourceOpened += (i, s) => SourceOpened?.Invoke(i, s);
-        Render = new RenderStage(options, Statistics);
-        var inference = new InferenceStage(detector, explainer, options, live);
-        Workers = inference.Workers;
+        var controls = Controls ??= DefaultControls(sources.Count);
+        var render = new RenderStage(options, Statistics);
+        var initial = Enumerable.Range(0, sources.Count).Select(controls.For).Append(controls.Defaults).Select(controls.ExplainerFor);
+        var inference = new InferenceStage(detector, controls, options, live, initial.All(e => e?.SupportsConcurrentCalls != false));
+        Workers = controls.Workers = inference.Workers;
 
         async Task Guard(Func<Task> stage)
         {
@@ -70,7 +76,7 @@ public sealed class AnalysisPipeline(Detector detector, CamExplainer? explainer,
             // Tensor work runs on a thread of its own; it never holds a dispose scope across an await.
             Guard(() => Task.Factory.StartNew(() => inference.RunAsync(batches.Reader, analyzed.Writer, failed.Token),
                 CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap()),
-            Guard(() => Render.RunAsync(analyzed.Reader, rendered.Writer, failed.Token)),
+            Guard(() => render.RunAsync(analyzed.Reader, rendered.Writer, failed.Token)),
             Guard(() => sinkStage.RunAsync(rendered.Reader, failed.Token)),
         };
         try
@@ -91,6 +97,18 @@ public sealed class AnalysisPipeline(Detector detector, CamExplainer? explainer,
         var errors = tasks.Where(t => t.IsFaulted).SelectMany(t => t.Exception!.InnerExceptions).Where(e => e is not OperationCanceledException).ToArray();
         if (errors.Length == 1) throw errors[0];
         if (errors.Length > 1) throw new AggregateException(errors);
+    }
+
+    private ControlBoard DefaultControls(int sources)
+    {
+        var cache = new ExplainerCache(detector.Model);
+        if (explainer is not null) cache.Add(explainer);
+        var initial = new StreamControls
+        {
+            Method = explainer?.Method.Name ?? "gradcam", Target = explainer?.Target.Name ?? "logit", Layers = explainer?.Layers.ToString() ?? "auto",
+            TopK = options.TopK, CamEvery = explainer is null ? 0 : options.CamEvery, Alpha = options.Alpha,
+        };
+        return new ControlBoard(initial, sources, detector.Names.Count, cache.Get);
     }
 
     private static Channel<T> Bounded<T>(int capacity) => Channel.CreateBounded<T>(new BoundedChannelOptions(Math.Max(1, capacity))

@@ -1,10 +1,14 @@
+using StreamAnalyzer.Pipeline.Application;
 using StreamAnalyzer.Pipeline.Detection;
 
 namespace StreamAnalyzer.Pipeline.Streaming;
 
 /// <summary>A frame with its detections (and explanations when due). Owns the frame: disposing it disposes the frame.</summary>
-public sealed class AnalyzedFrame(Frame frame, DetectionResult result, bool explained) : IDisposable
+public sealed class AnalyzedFrame(Frame frame, DetectionResult result, bool explained, StreamControls? controls = null) : IDisposable
 {
+    /// <summary>The stream's settings this frame was analysed with (rendering and outputs follow them too).</summary>
+    public StreamControls Controls { get; } = controls ?? new StreamControls();
+
     /// <summary>The frame (rendering draws on its image).</summary>
     public Frame Frame { get; } = frame;
 

@@ -65,18 +65,20 @@ public sealed class CaptureStage(IReadOnlyList<SourceCatalog.Entry> sources, Pip
     {
         long delivered = 0;
         IFrameSource source;
+        statistics.SourceStateChanged(index, SourceState.Connecting);
         try
         {
             source = entry.Open();
         }
         catch (UserInputException e)
         {
-            statistics.SourceErrors.Enqueue(e.Message);
+            Failed(index, e.Message);
             SourceEnded?.Invoke(index, 0);
             return;
         }
         using (source)
         {
+            statistics.SourceStateChanged(index, SourceState.Running);
             SourceOpened?.Invoke(index, source);
             long frameIndex = 0;
             try
@@ -92,7 +94,7 @@ public sealed class CaptureStage(IReadOnlyList<SourceCatalog.Entry> sources, Pip
                     }
                     catch (UserInputException e)
                     {
-                        statistics.SourceErrors.Enqueue(e.Message);
+                        Failed(index, e.Message);
                         break;
                     }
                     if (!got) break;
@@ -115,10 +117,11 @@ public sealed class CaptureStage(IReadOnlyList<SourceCatalog.Entry> sources, Pip
                     delivered++;
                     statistics.FrameCaptured();
                 }
-                if (!stop.IsCancellationRequested) ReportShortSource(source, frameIndex);
+                if (!stop.IsCancellationRequested) ReportShortSource(index, source, frameIndex);
             }
             finally
             {
+                if (statistics.For(index).State != SourceState.Failed) statistics.SourceStateChanged(index, SourceState.Ended);
                 SourceEnded?.Invoke(index, delivered);
             }
         }
@@ -127,13 +130,20 @@ public sealed class CaptureStage(IReadOnlyList<SourceCatalog.Entry> sources, Pip
     // A file that decodes to nothing, or to fewer frames than its container lists, is damaged or truncated: the
     // frames read were processed, and the run reports the rest as missing (a container's count can be an estimate
     // off by a frame or two, hence the tolerance).
-    private void ReportShortSource(IFrameSource source, long read)
+    private void ReportShortSource(int index, IFrameSource source, long read)
     {
         if (source.IsImage) return;
         if (read == 0)
-            statistics.SourceErrors.Enqueue($"{source.Name}: no frame could be decoded (the file is damaged or not a video)");
+            Failed(index, $"{source.Name}: no frame could be decoded (the file is damaged or not a video)");
         else if (source.FrameCount is long listed && read < listed - Math.Max(2, listed / 100))
-            statistics.SourceErrors.Enqueue($"{source.Name}: ended after {read} of {listed} frames (truncated or damaged); the frames read were processed");
+            Failed(index, $"{source.Name}: ended after {read} of {listed} frames (truncated or damaged); the frames read were processed");
+    }
+
+    // An error ends the source (the others run on) and is reported at the end of the run.
+    private void Failed(int index, string message)
+    {
+        statistics.SourceErrors.Enqueue(message);
+        statistics.SourceStateChanged(index, SourceState.Failed, message);
     }
 
     private async Task ReadLiveSourceAsync(int index, SourceCatalog.Entry entry, ChannelWriter<Frame> output, CancellationToken stop)
@@ -175,6 +185,7 @@ public sealed class CaptureStage(IReadOnlyList<SourceCatalog.Entry> sources, Pip
             while (!stop.IsCancellationRequested)
             {
                 IFrameSource source;
+                if (!everConnected) statistics.SourceStateChanged(index, SourceState.Connecting);
                 try
                 {
                     source = entry.Open();
@@ -183,14 +194,15 @@ public sealed class CaptureStage(IReadOnlyList<SourceCatalog.Entry> sources, Pip
                 {
                     if (!everConnected)
                     {
-                        statistics.SourceErrors.Enqueue(e.Message);
+                        Failed(index, e.Message);
                         return;
                     }
                     failures++;
                     Log?.Invoke($"{entry.Name}: reconnection attempt {failures} failed: {e.Message}");
+                    statistics.SourceStateChanged(index, SourceState.Reconnecting, e.Message);
                     if (live.MaxReconnects > 0 && failures >= live.MaxReconnects)
                     {
-                        statistics.SourceErrors.Enqueue($"{entry.Name}: gave up after {failures} failed reconnection attempts");
+                        Failed(index, $"{entry.Name}: gave up after {failures} failed reconnection attempts");
                         return;
                     }
                     if (!await Wait(backoff, stop).ConfigureAwait(false)) return;
@@ -208,6 +220,7 @@ public sealed class CaptureStage(IReadOnlyList<SourceCatalog.Entry> sources, Pip
                         if (!gotFrame)
                         {
                             gotFrame = true;
+                            statistics.SourceStateChanged(index, SourceState.Running);
                             if (everConnected)
                             {
                                 statistics.Reconnected(index);
@@ -231,11 +244,14 @@ public sealed class CaptureStage(IReadOnlyList<SourceCatalog.Entry> sources, Pip
                 if (stop.IsCancellationRequested) break;
                 if (!everConnected)
                 {
-                    statistics.SourceErrors.Enqueue($"{entry.Name}: opened, but no frame arrived");
+                    Failed(index, $"{entry.Name}: opened, but no frame arrived");
                     return;
                 }
                 if (gotFrame)
+                {
                     Log?.Invoke($"{entry.Name}: stream lost (ended, or no frame for {live.StallTimeout.TotalSeconds:0} s); reconnecting");
+                    statistics.SourceStateChanged(index, SourceState.Reconnecting, $"stream lost at {DateTime.Now:HH:mm:ss}");
+                }
                 else
                     failures++;
                 if (!await Wait(backoff, stop).ConfigureAwait(false)) break;
@@ -254,6 +270,7 @@ public sealed class CaptureStage(IReadOnlyList<SourceCatalog.Entry> sources, Pip
                 // Stopped while handing over a frame; it was disposed.
             }
             while (newest.Reader.TryRead(out var left)) left.Dispose();
+            if (statistics.For(index).State != SourceState.Failed) statistics.SourceStateChanged(index, SourceState.Ended);
             SourceEnded?.Invoke(index, forwarded);
         }
     }

@@ -23,7 +23,15 @@ public sealed class Frame : IDisposable
     }
 
     /// <summary>The BGR pixels (rendering draws on them in place).</summary>
-    public Mat Image { get; }
+    public Mat Image { get; private set; }
+
+    // Rendering may replace the picture (the side-by-side view is wider); the frame owns and disposes the new one.
+    internal void ReplaceImage(Mat image)
+    {
+        var old = Image;
+        Image = image;
+        old.Dispose();
+    }
 
     /// <summary>Index of the source in the run's source list.</summary>
     public int SourceIndex { get; }

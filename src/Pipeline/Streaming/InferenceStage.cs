@@ -1,4 +1,5 @@
 using System.Threading.Channels;
+using StreamAnalyzer.Pipeline.Application;
 using StreamAnalyzer.Pipeline.Detection;
 using StreamAnalyzer.Pipeline.Explainers;
 using StreamAnalyzer.Pipeline.Runtime;
@@ -14,17 +15,22 @@ namespace StreamAnalyzer.Pipeline.Streaming;
 public sealed class InferenceStage
 {
     private readonly Detector _detector;
-    private readonly CamExplainer? _explainer;
+    private readonly ControlBoard _controls;
     private readonly PipelineOptions _options;
     private readonly Dictionary<int, long> _processedPerSource = [];
 
-    /// <summary>Plans the stage; <paramref name="live"/>: the sources are live (one worker keeps latency down).</summary>
-    public InferenceStage(Detector detector, CamExplainer? explainer, PipelineOptions options, bool live = false)
+    /// <summary>Plans the stage.</summary>
+    /// <param name="detector">The detector.</param>
+    /// <param name="controls">Each stream's live settings (method, top-K, thresholds...), read per frame.</param>
+    /// <param name="options">Threads and workers.</param>
+    /// <param name="live">The sources are live (one worker keeps latency down).</param>
+    /// <param name="concurrentExplainer">Whether the explainers in use allow concurrent calls.</param>
+    public InferenceStage(Detector detector, ControlBoard controls, PipelineOptions options, bool live = false, bool concurrentExplainer = true)
     {
         _detector = detector;
-        _explainer = explainer;
+        _controls = controls;
         _options = options;
-        bool concurrent = detector.SupportsConcurrentCalls && explainer?.SupportsConcurrentCalls != false;
+        bool concurrent = detector.SupportsConcurrentCalls && concurrentExplainer;
         int threads = detector.IntraOpThreads;
         Workers = options.Workers switch
         {
@@ -219,33 +225,47 @@ public sealed class InferenceStage
         }
     }
 
-    // Which frames of the batch are explained: counted per source, in arrival order (so by the dispatcher alone).
-    private bool[] Due(IReadOnlyList<Frame> batch)
+    // Which frames of the batch are explained, and with which settings: read once per frame (a change applies from
+    // the next frame), counted per source in arrival order (so by the dispatcher alone).
+    private Plan[] Due(IReadOnlyList<Frame> batch)
     {
-        var due = new bool[batch.Count];
+        var plans = new Plan[batch.Count];
         for (int i = 0; i < batch.Count; i++)
         {
+            var controls = _controls.For(batch[i].SourceIndex);
             long n = _processedPerSource.GetValueOrDefault(batch[i].SourceIndex);
             _processedPerSource[batch[i].SourceIndex] = n + 1;
-            due[i] = _explainer is not null && _options.CamEvery > 0 && n % _options.CamEvery == 0;
+            plans[i] = new Plan(controls, controls.CamEvery > 0 && n % controls.CamEvery == 0);
         }
-        return due;
+        return plans;
     }
 
-    private AnalyzedFrame[] Analyze(IReadOnlyList<Frame> batch, bool[] due)
+    // Frames with the same settings (and the same explain decision) share a forward pass.
+    private AnalyzedFrame[] Analyze(IReadOnlyList<Frame> batch, Plan[] plans)
     {
         var result = new AnalyzedFrame[batch.Count];
-        foreach (bool explain in new[] { true, false })
+        foreach (var group in Enumerable.Range(0, batch.Count).GroupBy(i => plans[i]))
         {
-            var members = Enumerable.Range(0, batch.Count).Where(i => due[i] == explain).ToArray();
-            if (members.Length == 0) continue;
-            var results = _detector.Detect(members.Select(i => batch[i].Image).ToArray(), explain ? _explainer : null, _options.TopK);
-            for (int k = 0; k < members.Length; k++) result[members[k]] = new AnalyzedFrame(batch[members[k]], results[k], explain);
+            var members = group.ToArray();
+            var (controls, explain) = group.Key;
+            var explainer = explain ? _controls.ExplainerFor(controls) : null;
+            var baseNms = _detector.Options.Nms!;
+            var nms = baseNms with
+            {
+                ConfThreshold = controls.ConfThreshold ?? baseNms.ConfThreshold,
+                Classes = controls.Classes is { Count: > 0 } classes ? classes.ToHashSet() : baseNms.Classes,
+            };
+            var results = _detector.Detect(members.Select(i => batch[i].Image).ToArray(), explainer, controls.TopK, nms);
+            for (int k = 0; k < members.Length; k++)
+                result[members[k]] = new AnalyzedFrame(batch[members[k]], results[k], explainer is not null, controls);
         }
         return result;
     }
 
-    private sealed record WorkItem(IReadOnlyList<Frame> Batch, bool[] Due)
+    // Records compare by value, and the settings by reference: frames read the same settings instance until a change.
+    private readonly record struct Plan(StreamControls Controls, bool Explain);
+
+    private sealed record WorkItem(IReadOnlyList<Frame> Batch, Plan[] Due)
     {
         public TaskCompletionSource<AnalyzedFrame[]> Result { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }

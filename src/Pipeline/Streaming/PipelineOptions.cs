@@ -30,6 +30,9 @@ public sealed record PipelineOptions
     /// <summary>Heatmap opacity.</summary>
     public double Alpha { get; init; } = 0.5;
 
+    /// <summary>Show the frame and its heatmap side by side (frame | heatmap) instead of blended (<c>--view side-by-side</c>).</summary>
+    public bool SideBySide { get; init; }
+
     /// <summary>Draw the fps/latency overlay.</summary>
     public bool Overlay { get; init; } = true;
 

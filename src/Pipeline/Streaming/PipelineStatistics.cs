@@ -38,6 +38,51 @@ public sealed class PipelineStatistics
     public sealed class SourceCounters
     {
         internal long ProcessedCount, DroppedCount, ReconnectCount;
+        private volatile int _state;
+        private volatile string? _error;
+        private long _latencyBits;
+
+        /// <summary>Where the source stands.</summary>
+        public SourceState State => (SourceState)_state;
+
+        /// <summary>The source's last error (a failure to open, a lost stream), or null.</summary>
+        public string? LastError => _error;
+
+        /// <summary>Capture-to-written latency of its latest frame, ms.</summary>
+        public double LatencyMs => BitConverter.Int64BitsToDouble(Interlocked.Read(ref _latencyBits));
+
+        internal void Set(SourceState state, string? error = null)
+        {
+            _state = (int)state;
+            if (error is not null || state == SourceState.Running) _error = error;
+        }
+
+        internal void SetLatency(double ms) => Interlocked.Exchange(ref _latencyBits, BitConverter.DoubleToInt64Bits(ms));
+
+        private readonly Queue<long> _written = new();
+
+        /// <summary>Frames written per second over (about) the last 30 frames.</summary>
+        public double RecentFps
+        {
+            get
+            {
+                lock (_written)
+                {
+                    if (_written.Count < 2) return 0;
+                    double span = (Stopwatch.GetTimestamp() - _written.Peek()) / (double)Stopwatch.Frequency;
+                    return span > 0 ? (_written.Count - 1) / span : 0;
+                }
+            }
+        }
+
+        internal void Written()
+        {
+            lock (_written)
+            {
+                _written.Enqueue(Stopwatch.GetTimestamp());
+                while (_written.Count > 30) _written.Dequeue();
+            }
+        }
 
         /// <summary>Frames written.</summary>
         public long Processed => Interlocked.Read(ref ProcessedCount);
@@ -49,7 +94,10 @@ public sealed class PipelineStatistics
         public long Reconnects => Interlocked.Read(ref ReconnectCount);
     }
 
-    private SourceCounters For(int source) => Sources.GetOrAdd(source, _ => new SourceCounters());
+    /// <summary>The counters of source <paramref name="source"/> (made on first use).</summary>
+    public SourceCounters For(int source) => Sources.GetOrAdd(source, _ => new SourceCounters());
+
+    internal void SourceStateChanged(int source, SourceState state, string? error = null) => For(source).Set(state, error);
 
     /// <summary>Frames expected in total, when every source's length is known.</summary>
     public long? ExpectedFrames { get; set; }
@@ -134,6 +182,9 @@ public sealed class PipelineStatistics
             _write += writeMs;
         }
         double latency = frame.Frame.AgeMs;
+        var counters = For(frame.Frame.SourceIndex);
+        counters.SetLatency(latency);
+        counters.Written();
         _recent.Enqueue(latency);
         while (_recent.Count > 30) _recent.TryDequeue(out _);
         FrameDone?.Invoke(new FrameTiming(frame.Frame.SourceIndex, frame.Explained, t, frame.RenderMs, writeMs, latency));

@@ -15,9 +15,6 @@ public sealed class RenderStage(PipelineOptions options, PipelineStatistics stat
 {
     private readonly Dictionary<int, Mat> _held = [];
 
-    /// <summary>Whether the heatmap is drawn (the live window's <c>h</c> key toggles it).</summary>
-    public bool ShowHeatmap { get; set; } = true;
-
     /// <summary>Runs until the input completes, then completes <paramref name="output"/>.</summary>
     public async Task RunAsync(ChannelReader<AnalyzedFrame> input, ChannelWriter<AnalyzedFrame> output, CancellationToken abort)
     {
@@ -62,26 +59,58 @@ public sealed class RenderStage(PipelineOptions options, PipelineStatistics stat
                 var map = e.Maps[0];
                 var (px, py) = map.Peak();
                 var (sx, sy) = geometry.PointToSource(px, py);
-                return new MapStatistics(sx, sy, map.MassInside(e.Detection.InputBox), map.Layer);
+                return new MapStatistics(sx, sy, map.MassInside(e.Detection.InputBox), map.Layer, frame.Controls.Method);
             }).ToArray();
             if (_held.Remove(source, out var old)) old.Dispose();
             // The top-K maps are combined (element-wise maximum) at the input's resolution, then mapped onto the frame once.
             if (explanations.Count > 0) _held[source] = FrameMaps.ToFrame(CamMap.Max(explanations.Select(e => e.Maps[0]).ToArray()), geometry);
         }
         bool useMap = frame.Explained || options.CamHold;
-        if (ShowHeatmap && useMap && _held.TryGetValue(source, out var heat) && heat.Size() == image.Size())
-            HeatmapRenderer.Blend(image, heat, options.Alpha);
+        var heat = useMap && _held.TryGetValue(source, out var h) && h.Size() == image.Size() ? h : null;
+        Mat? panel = options.SideBySide ? HeatPanel(image, frame.Controls.Heatmap ? heat : null) : null;
+        if (heat is not null && frame.Controls.Heatmap && !options.SideBySide)
+        {
+            HeatmapRenderer.Blend(image, heat, frame.Controls.Alpha);
+            HeatmapRenderer.DrawScale(image);
+        }
         if (!options.CamHold && !frame.Explained && _held.Remove(source, out var stale)) stale.Dispose();
 
         DetectionRenderer.Draw(image, frame.Result.Detections);
+        if (panel is not null)
+        {
+            using (panel)
+            {
+                var both = new Mat();
+                Cv2.HConcat([image, panel], both);
+                frame.Frame.ReplaceImage(both);
+                image = both;
+            }
+        }
         if (options.Overlay) DrawOverlay(image, frame);
         frame.RenderMs = clock.Elapsed.TotalMilliseconds;
     }
 
+    // The right half of the side-by-side view: the map in full colour where it is hot, over a dimmed grey copy of the
+    // frame (so the map can be located in the scene), and the colour scale.
+    private static Mat HeatPanel(Mat image, Mat? heat)
+    {
+        using var gray = new Mat();
+        Cv2.CvtColor(image, gray, ColorConversionCodes.BGR2GRAY);
+        var panel = new Mat();
+        Cv2.CvtColor(gray, panel, ColorConversionCodes.GRAY2BGR);
+        panel.ConvertTo(panel, -1, 0.5);
+        if (heat is not null) HeatmapRenderer.Blend(panel, heat, 1.0);
+        HeatmapRenderer.DrawScale(panel);
+        return panel;
+    }
+
     private void DrawOverlay(Mat image, AnalyzedFrame frame)
     {
+        // This stream's own numbers: with several streams the run's totals would say little about any one of them.
+        var counters = statistics.For(frame.Frame.SourceIndex);
+        double fps = counters.RecentFps > 0 ? counters.RecentFps : statistics.Fps;
         string text = string.Format(CultureInfo.InvariantCulture, "{0:0.0} fps  latency {1:0} ms  frame {2}{3}",
-            statistics.Fps, frame.Frame.AgeMs, frame.Frame.Index, statistics.Dropped > 0 ? $"  dropped {statistics.Dropped}" : "");
+            fps, frame.Frame.AgeMs, frame.Frame.Index, counters.Dropped > 0 ? $"  dropped {counters.Dropped}" : "");
         if (frame.Explained) text += "  [explained]";
         double scale = Math.Max(0.4, image.Height / 900.0);
         var size = Cv2.GetTextSize(text, HersheyFonts.HersheySimplex, scale, 1, out int baseline);

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using Spectre.Console;
+using StreamAnalyzer.Pipeline.Application;
 using StreamAnalyzer.Pipeline.Detection;
 using StreamAnalyzer.Pipeline.Explainers;
 using StreamAnalyzer.Pipeline.Explainers.Methods;
@@ -23,7 +24,11 @@ internal static class RunCommand
     public static Command Create()
     {
         var weights = CommonOptions.Weights();
-        var source = new Option<string>("--source") { Description = "video or image file, folder, glob, or .txt list of sources", Required = true };
+        var source = new Option<string[]>("--source")
+        {
+            Description = "video or image file, folder, glob, camera index, stream URL or .txt list; repeat for several streams, name=source names one",
+            Required = true,
+        };
         var detection = new DetectionOptions();
         var batch = new Option<int>("--batch") { Description = "frames per forward pass (across sources)", DefaultValueFactory = _ => 1 }.AtLeast(1);
         var workers = CommonOptions.Workers();
@@ -42,6 +47,14 @@ internal static class RunCommand
         var saveTxt = new Option<string?>("--save-txt") { Description = "folder for yolov7-style label files" };
         var saveConf = new Option<bool>("--save-conf") { Description = "add the confidence to --save-txt lines" };
         var viewImg = new Option<bool>("--view-img") { Description = "show a live window (q/Esc quit, space pause, h heatmap on/off)" };
+        var view = new Option<string>("--view") { Description = "how maps are shown: overlay (blended where hot) or side-by-side (frame | heatmap)", DefaultValueFactory = _ => "overlay" }
+            .AcceptOnlyFromAmong("overlay", "side-by-side");
+        var serve = new Option<string?>("--serve")
+        {
+            Description = $"serve a live web page, a JSON control API, /healthz and /metrics at ADDR:PORT (default {WebView.ServeOptions.DefaultAddress}; other than loopback needs a token)",
+            Arity = ArgumentArity.ZeroOrOne,
+        };
+        var serveToken = new Option<string?>("--serve-token") { Description = $"access token for --serve (or the {WebView.ServeOptions.TokenVariable} environment variable)" };
         var duration = new Option<double>("--duration") { Description = "stop after this many seconds (0: when the sources end, or Ctrl+C)", DefaultValueFactory = _ => 0 }.AtLeast(0);
         var maxStaleness = new Option<int>("--max-staleness-ms") { Description = "drop live frames older than this before inference (0: no limit)", DefaultValueFactory = _ => 0 }.AtLeast(0);
         var openTimeout = new Option<double>("--open-timeout") { Description = "seconds a live source has to answer when opened", DefaultValueFactory = _ => 10 }.InRange(0.1, 3600);
@@ -53,7 +66,7 @@ internal static class RunCommand
         {
             weights, source, batch, workers, batchTimeout, vidStride, camMethod, camEvery, camHold,
             camTarget, topK, layers, alpha, noOverlay, save, saveJson, saveTxt, saveConf, config, noFuse,
-            viewImg, duration, maxStaleness, openTimeout, stallTimeout, maxReconnects,
+            viewImg, view, serve, serveToken, duration, maxStaleness, openTimeout, stallTimeout, maxReconnects,
         };
         detection.AddTo(command, 2);
         command.SetAction((p, token) => CommandRunner.RunAsync(async _ =>
@@ -65,7 +78,7 @@ internal static class RunCommand
                 {
                     Batch = p.GetValue(batch), Workers = p.GetValue(workers), BatchTimeout = TimeSpan.FromMilliseconds(p.GetValue(batchTimeout)),
                     VidStride = p.GetValue(vidStride), CamEvery = p.GetValue(camEvery), CamHold = p.GetValue(camHold),
-                    TopK = p.GetValue(topK), Alpha = p.GetValue(alpha), Overlay = !p.GetValue(noOverlay),
+                    TopK = p.GetValue(topK), Alpha = p.GetValue(alpha), Overlay = !p.GetValue(noOverlay), SideBySide = p.GetValue(view) == "side-by-side",
                     MaxStaleness = TimeSpan.FromMilliseconds(p.GetValue(maxStaleness)),
                     Live = new LiveSourceOptions
                     {
@@ -74,15 +87,18 @@ internal static class RunCommand
                     },
                 },
                 p.GetValue(camMethod)!, p.GetValue(camTarget)!, p.GetValue(layers)!, !p.GetValue(noFuse),
-                p.GetValue(save), p.GetValue(saveJson), p.GetValue(saveTxt), p.GetValue(saveConf), p.GetValue(viewImg), p.GetValue(duration));
+                p.GetValue(save), p.GetValue(saveJson), p.GetValue(saveTxt), p.GetValue(saveConf), p.GetValue(viewImg), p.GetValue(duration),
+                p.GetResult(serve) is null ? null : WebView.ServeOptions.Parse(p.GetValue(serve),
+                    p.GetValue(serveToken) ?? Environment.GetEnvironmentVariable(WebView.ServeOptions.TokenVariable)));
             return await ExecuteAsync(settings);
         }, token));
         return command;
     }
 
     /// <summary>Everything `run` needs, after the config file and flags are merged.</summary>
-    private sealed record RunSettings(string Weights, string Source, DetectorOptions Detector, PipelineOptions Pipeline, string CamMethod,
-        string CamTarget, string Layers, bool Fuse, string? Save, string? SaveJson, string? SaveTxt, bool SaveConf, bool ViewImg, double Duration);
+    private sealed record RunSettings(string Weights, string[] Sources, DetectorOptions Detector, PipelineOptions Pipeline, string CamMethod,
+        string CamTarget, string Layers, bool Fuse, string? Save, string? SaveJson, string? SaveTxt, bool SaveConf, bool ViewImg, double Duration,
+        WebView.ServeOptions? Serve);
 
     private static async Task<int> ExecuteAsync(RunSettings s)
     {
@@ -103,24 +119,33 @@ internal static class RunCommand
         }
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; Interrupt("interrupted"); });
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; Interrupt("terminated"); });
-        var sources = SourceCatalog.Resolve(s.Source, s.Pipeline.Live, Log);
-        var method = CamMethod.Parse(s.CamMethod);
-        var target = CamTarget.Parse(s.CamTarget);
-        if (s.Save is null && s.SaveJson is null && s.SaveTxt is null && !s.ViewImg)
+        var sources = SourceCatalog.ResolveAll(s.Sources, s.Pipeline.Live, Log);
+        if (s.Save is null && s.SaveJson is null && s.SaveTxt is null && !s.ViewImg && s.Serve is null)
             Console.Error.WriteLine("note: no --save, --save-json or --save-txt: results are counted but not written");
         var names = sources.Select(e => e.Name).ToArray();
+        var shortNames = SourceCatalog.ShortNames(sources);
         bool IsImage(int i) => !sources[i].IsLive && ImageFiles.Extensions.Contains(Path.GetExtension(names[i]));
         // Every output location is checked before anything is loaded or written.
-        var savePaths = s.Save is null ? null : OutputPaths.Plan(s.Save, names, IsImage);
+        var savePaths = s.Save is null ? null : OutputPaths.Plan(s.Save, names, IsImage, shortNames);
         foreach (var path in savePaths ?? []) OutputLocation.EnsureFile(path, "--save");
-        if (s.SaveJson is not null) OutputLocation.EnsureFile(s.SaveJson, "--save-json");
+        // --save-json: one file, or a folder of <name>.jsonl (a path ending in '/', an existing folder, or no extension with several sources).
+        string? jsonFolder = s.SaveJson is { } sj && (sj.EndsWith('/') || Directory.Exists(sj) || (sources.Count > 1 && Path.GetExtension(sj).Length == 0)) ? sj : null;
+        if (jsonFolder is not null) OutputLocation.EnsureFolder(jsonFolder, "--save-json");
+        else if (s.SaveJson is not null) OutputLocation.EnsureFile(s.SaveJson, "--save-json");
         if (s.SaveTxt is not null) OutputLocation.EnsureFolder(s.SaveTxt, "--save-txt");
 
         using var model = YoloModel.Load(s.Weights, s.Fuse);
         using var detector = new Detector(model, s.Detector);
         DetectionOptions.NoteImageSize(detector);
-        var explainer = s.Pipeline.CamEvery > 0 ? new CamExplainer(model, method, target, LayerSelection.Parse(s.Layers, model)) : null;
-        var pipeline = new AnalysisPipeline(detector, explainer, s.Pipeline) { Log = Log };
+        var explainers = new ExplainerCache(model);
+        var initial = new StreamControls
+        {
+            Method = CamMethod.Parse(s.CamMethod).Name, Target = CamTarget.Parse(s.CamTarget).Name, Layers = s.Layers.Trim().ToLowerInvariant(),
+            TopK = s.Pipeline.TopK, CamEvery = s.Pipeline.CamEvery, Alpha = s.Pipeline.Alpha,
+        };
+        explainers.Get(initial); // checks --layers against the model before anything runs
+        var controls = new ControlBoard(initial, sources.Count, model.Names.Count, explainers.Get);
+        var pipeline = new AnalysisPipeline(detector, null, s.Pipeline) { Log = Log, Controls = controls };
 
         var fps = new double[sources.Count];
         pipeline.SourceOpened += (i, src) => fps[i] = src.Fps;
@@ -129,6 +154,8 @@ internal static class RunCommand
         bool closedByWindow = false;
         var sinks = new List<IFrameSink>();
         VideoSink? video = null;
+        WebView.StreamTile[]? tiles = null;
+        WebView.WebServer? server = null;
         try
         {
             if (savePaths is { } paths)
@@ -137,7 +164,8 @@ internal static class RunCommand
                 sinks.Add(video);
                 if (Enumerable.Range(0, names.Length).Any(i => !IsImage(i))) Console.Error.WriteLine(VideoEncoders.Notice);
             }
-            if (s.SaveJson is not null) sinks.Add(new JsonLinesSink(s.SaveJson, i => names[i]));
+            if (jsonFolder is not null) sinks.Add(JsonLinesSink.PerSource(i => Path.Combine(jsonFolder, shortNames[i] + ".jsonl"), i => names[i]));
+            else if (s.SaveJson is not null) sinks.Add(new JsonLinesSink(s.SaveJson, i => names[i]));
             if (s.SaveTxt is not null) sinks.Add(new LabelFileSink(s.SaveTxt, i => names[i], IsImage, s.SaveConf));
             if (s.ViewImg)
             {
@@ -146,12 +174,22 @@ internal static class RunCommand
                     Log("window closed (q/Esc): finishing the outputs");
                     closedByWindow = true;
                     stop.Cancel();
-                }, () => pipeline.Render.ShowHeatmap = !pipeline.Render.ShowHeatmap));
+                }, () => controls.Apply(new ControlPatch { Heatmap = !controls.Defaults.Heatmap })));
+            }
+            if (s.Serve is not null)
+            {
+                tiles = sources.Select((e, i) => new WebView.StreamTile(i, shortNames[i], e.Name)).ToArray();
+                sinks.Add(new WebView.TileSink(tiles));
+                string description = $"{model.Family.DisplayName} {Path.GetFileName(s.Weights)} · {detector.LetterboxSettings.Width}px · {detector.Backend.ToString().ToLowerInvariant()}";
+                server = await WebView.WebServer.StartAsync(new WebView.WebViewContext(tiles, controls, pipeline.Statistics, model.Names, description,
+                    detector.Options.Nms!.ConfThreshold!.Value), s.Serve);
+                Log($"web view: {server.Url}" + (s.Serve.Token is null ? "" : " (asks for the token)"));
             }
         }
         catch
         {
             foreach (var sink in sinks) sink.Dispose();
+            if (server is not null) await server.DisposeAsync();
             throw;
         }
 
@@ -169,8 +207,15 @@ internal static class RunCommand
             }, TaskScheduler.Default);
         }
         var run = pipeline.RunAsync(sources, sinks, stop.Token, abort.Token);
-        await ProgressDisplay.FollowAsync(run, pipeline.Statistics, names);
-        await run;
+        try
+        {
+            await ProgressDisplay.FollowAsync(run, pipeline.Statistics, names);
+            await run;
+        }
+        finally
+        {
+            if (server is not null) await server.DisposeAsync();
+        }
 
         // Ctrl+C or SIGTERM is an interruption (130); --duration and q/Esc in the window are normal ends.
         bool interrupted = stop.IsCancellationRequested && !timed && !closedByWindow;

@@ -2,6 +2,8 @@ using System.Diagnostics;
 using System.Text.Json;
 using OpenCvSharp;
 using StreamAnalyzer.Pipeline.Tests.Support;
+using static StreamAnalyzer.Cli.Tests.ChildProcesses;
+using static StreamAnalyzer.Cli.Tests.Media;
 
 namespace StreamAnalyzer.Cli.Tests.Commands;
 
@@ -9,90 +11,6 @@ namespace StreamAnalyzer.Cli.Tests.Commands;
 public class LiveSourceTests
 {
     private static string Weights => Fixtures.ShapesModel;
-
-    private static string? Which(string program) => (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':')
-        .Select(d => Path.Combine(d, program)).FirstOrDefault(File.Exists);
-
-    private static void Need(params string[] programs)
-    {
-        foreach (var program in programs)
-        {
-            if (Which(program) is not null) continue;
-            if (Fixtures.InCi) throw new InvalidOperationException($"CI=true but {program} is not installed (.ci/run installs it)");
-            throw new SkipException($"{program} is not installed");
-        }
-    }
-
-    private static readonly System.Collections.Concurrent.ConcurrentQueue<string> ChildOutput = new();
-
-    private static Process Start(string program, params string[] args)
-    {
-        var psi = new ProcessStartInfo(program)
-        {
-            RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false,
-        };
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        var p = Process.Start(psi)!;
-        p.StandardInput.Close(); // no interactive input for ffmpeg or the server
-        p.OutputDataReceived += (_, e) => { if (e.Data is not null) ChildOutput.Enqueue($"{program}: {e.Data}"); };
-        p.ErrorDataReceived += (_, e) => { if (e.Data is not null) ChildOutput.Enqueue($"{program}: {e.Data}"); };
-        p.BeginOutputReadLine();
-        p.BeginErrorReadLine();
-        return p;
-    }
-
-    private static void Stop(Process p)
-    {
-        try { if (!p.HasExited) p.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
-        p.WaitForExit(5000);
-        p.Dispose();
-    }
-
-    /// <summary>A loopback RTSP server and a publisher looping the demo clip into it (only our own processes are stopped).</summary>
-    private sealed class RtspCamera : IDisposable
-    {
-        private readonly Process _server;
-        private Process? _publisher;
-        private readonly int _sourcePort;
-
-        public RtspCamera()
-        {
-            int basePort = 20000 + Random.Shared.Next(0, 4000) * 2;
-            ClientPort = basePort;
-            _sourcePort = basePort + 1;
-            _server = Start("rtsp-server-perl", "-c", ClientPort.ToString(), "-s", _sourcePort.ToString(), "--client_listen_address", "127.0.0.1",
-                "--source_listen_address", "127.0.0.1", "--rtp_start_port", (30000 + Random.Shared.Next(0, 2000) * 4).ToString());
-            Thread.Sleep(1500);
-            StartPublisher();
-        }
-
-        public int ClientPort { get; }
-
-        public string Url => $"rtsp://127.0.0.1:{ClientPort}/live";
-
-        public void StartPublisher()
-        {
-            _publisher = Start("ffmpeg", "-hide_banner", "-loglevel", "error", "-re", "-stream_loop", "-1", "-i",
-                Fixtures.DemoClip, "-c", "copy", "-f", "rtsp", $"rtsp://127.0.0.1:{_sourcePort}/live");
-            Thread.Sleep(2000);
-        }
-
-        /// <summary>Stops the publisher as a camera going away does (SIGTERM: it tears its session down).</summary>
-        public void StopPublisher()
-        {
-            if (_publisher is null) return;
-            using (var term = Process.Start("kill", ["-s", "TERM", _publisher.Id.ToString()])) term.WaitForExit();
-            if (!_publisher.WaitForExit(5000)) Stop(_publisher);
-            _publisher.Dispose();
-            _publisher = null;
-        }
-
-        public void Dispose()
-        {
-            StopPublisher();
-            Stop(_server);
-        }
-    }
 
     [SkippableFact]
     public void AnRtspStreamSurvivesAPublisherRestartWithOrderedOutputsOnARealTimeTimeline()
@@ -120,7 +38,7 @@ public class LiveSourceTests
         Assert.True(run.ExitCode == 0, $"exit {run.ExitCode}: {stderr.Result}");
         Assert.Contains("reading through ffmpeg", stderr.Result);
         Assert.Contains("stream lost", stderr.Result);
-        Assert.True(stderr.Result.Contains("reconnected"), stderr.Result + "\n--- server and publisher:\n" + string.Join("\n", ChildOutput.TakeLast(40)));
+        Assert.True(stderr.Result.Contains("reconnected"), stderr.Result + "\n--- server and publisher:\n" + string.Join("\n", ChildProcesses.Output.TakeLast(40)));
         Assert.Contains("live: latency", stdout.Result);
 
         var records = File.ReadAllLines(json).Select(l => JsonDocument.Parse(l).RootElement).ToArray();

@@ -188,4 +188,24 @@ public class RunCommandTests
         Assert.Equal("mpeg4", codec);
         Assert.Equal(12, frames);
     }
+
+    [SkippableFact]
+    public void NamedSourcesWriteOneVideoAndOneJsonFilePerNameAndSideBySideDoublesTheWidth()
+    {
+        using var dir = new TempDirectory();
+        string outputs = dir.File("out") + "/";
+        var r = CliProcess.Run("run", "--weights", Weights, "--source", $"left={Clip}", "--source", $"right={Clip}", "--img-size", "160",
+            "--vid-stride", "10", "--cam-every", "1", "--cam-method", "odam", "--view", "side-by-side", "--save", outputs, "--save-json", outputs);
+        Assert.True(r.ExitCode == 0, r.All);
+        foreach (var name in new[] { "left", "right" })
+        {
+            var video = Media.Probe(Path.Combine(outputs, name + ".mp4"));
+            Assert.Equal((30L, 1280, 360), (video.Frames, video.Width, video.Height)); // frame | heatmap, 640 x 360 each
+            var records = File.ReadAllLines(Path.Combine(outputs, name + ".jsonl")).Select(l => JsonDocument.Parse(l).RootElement).ToArray();
+            Assert.Equal(30, records.Length);
+            Assert.All(records, rec => Assert.Equal(Path.GetFullPath(Clip), rec.GetProperty("source").GetString()));
+            var map = records.SelectMany(rec => rec.GetProperty("detections").EnumerateArray()).First(d => d.TryGetProperty("map", out _)).GetProperty("map");
+            Assert.Equal("odam", map.GetProperty("method").GetString());
+        }
+    }
 }
