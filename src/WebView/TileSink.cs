@@ -1,4 +1,5 @@
 using OpenCvSharp;
+using StreamAnalyzer.Pipeline.Rendering;
 using StreamAnalyzer.Pipeline.Streaming;
 
 namespace StreamAnalyzer.WebView;
@@ -46,7 +47,7 @@ public sealed class TileSink : IFrameSink
         long now = Environment.TickCount64;
         if (tile.Viewers == 0 && now - _lastCopied[i] < 1000 && (maps is null || tile.LastMaps is not null)) return;
         _lastCopied[i] = now;
-        var image = frame.Frame.Image;
+        var image = frame.ImageFor(OverlayLayers.All);
         Mat copy;
         if (image.Width > MaxWidth)
         {

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using OpenCvSharp;
+using StreamAnalyzer.Pipeline.Rendering;
 using StreamAnalyzer.Pipeline.Streaming;
 
 namespace StreamAnalyzer.Pipeline.Sinks;
@@ -18,6 +19,9 @@ public sealed class VideoSink(Func<int, string> outputFor, Func<int, double> fps
     private readonly List<string> _written = [];
     private readonly List<Exception> _errors = [];
 
+    /// <summary>What the recording shows over the picture (<c>--save-heatmap false</c> leaves the heatmap out).</summary>
+    public OverlayLayers Layers { get; init; } = OverlayLayers.All;
+
     /// <summary>Files written so far.</summary>
     public IReadOnlyList<string> Outputs => _written;
 
@@ -25,7 +29,7 @@ public sealed class VideoSink(Func<int, string> outputFor, Func<int, double> fps
     public void Write(AnalyzedFrame frame)
     {
         int source = frame.Frame.SourceIndex;
-        var image = frame.Frame.Image;
+        var image = frame.ImageFor(Layers);
         if (isImage(source))
         {
             string path = outputFor(source);

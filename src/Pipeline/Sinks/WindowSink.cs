@@ -1,4 +1,5 @@
 using OpenCvSharp;
+using StreamAnalyzer.Pipeline.Rendering;
 using StreamAnalyzer.Pipeline.Runtime;
 using StreamAnalyzer.Pipeline.Streaming;
 
@@ -13,7 +14,7 @@ public sealed class WindowSink : IFrameSink
 {
     private readonly Func<int, string> _title;
     private readonly Action _quit;
-    private readonly Action _toggleHeatmap;
+    private volatile int _layers = (int)OverlayLayers.All;
     private readonly Thread _ui;
     private readonly object _gate = new();
     private readonly ManualResetEventSlim _running = new(true);
@@ -23,17 +24,19 @@ public sealed class WindowSink : IFrameSink
 
     /// <summary>Opens the window thread. <paramref name="quit"/> is called for q/Esc.</summary>
     /// <exception cref="UserInputException">No display to show a window on.</exception>
-    public WindowSink(Func<int, string> title, Action quit, Action toggleHeatmap)
+    public WindowSink(Func<int, string> title, Action quit)
     {
         if (OperatingSystem.IsLinux() && string.IsNullOrEmpty(Environment.GetEnvironmentVariable("DISPLAY")) &&
             string.IsNullOrEmpty(Environment.GetEnvironmentVariable("WAYLAND_DISPLAY")))
             throw new UserInputException("--view-img needs a display (DISPLAY is not set; on a headless machine use Xvfb)");
         _title = title;
         _quit = quit;
-        _toggleHeatmap = toggleHeatmap;
         _ui = new Thread(Loop) { IsBackground = true, Name = "view-img" };
         _ui.Start();
     }
+
+    /// <summary>What the window shows (<c>h</c> toggles the heatmap).</summary>
+    public OverlayLayers Layers => (OverlayLayers)_layers;
 
     /// <summary>True while paused with the space key.</summary>
     public bool Paused => !_running.IsSet;
@@ -43,7 +46,7 @@ public sealed class WindowSink : IFrameSink
     {
         // Paused: hold the pipeline here until space is pressed again (or the run ends).
         while (!_running.Wait(100) && !_closing && !_quitRequested) { }
-        var copy = frame.Frame.Image.Clone();
+        var copy = frame.ImageFor(Layers).Clone();
         lock (_gate)
         {
             string title = _title(frame.Frame.SourceIndex);
@@ -93,7 +96,7 @@ public sealed class WindowSink : IFrameSink
                 }
                 else if (key is 'h' or 'H')
                 {
-                    _toggleHeatmap();
+                    _layers ^= (int)OverlayLayers.Heatmap; // this window only: recordings keep what they asked for
                 }
             }
         }

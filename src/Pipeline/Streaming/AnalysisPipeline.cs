@@ -50,7 +50,7 @@ public sealed class AnalysisPipeline(Detector detector, CamExplainer? explainer,
         capture.SourceEnded += sinkStage.SourceEnded;
         capture.SourceOpened += (i, s) => SourceOpened?.Invoke(i, s);
         var controls = Controls ??= DefaultControls(sources.Count);
-        var render = new RenderStage(options, Statistics);
+        var render = new RenderStage(options, Statistics) { Layers = () => sinks.Select(s => s.Layers).ToArray() };
         var initial = Enumerable.Range(0, sources.Count).Select(controls.For).Append(controls.Defaults).Select(controls.ExplainerFor);
         var inference = new InferenceStage(detector, controls, options, live, initial.All(e => e?.SupportsConcurrentCalls != false));
         Workers = controls.Workers = inference.Workers;

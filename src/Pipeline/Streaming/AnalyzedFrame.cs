@@ -1,5 +1,7 @@
 using StreamAnalyzer.Pipeline.Application;
+using OpenCvSharp;
 using StreamAnalyzer.Pipeline.Detection;
+using StreamAnalyzer.Pipeline.Rendering;
 
 namespace StreamAnalyzer.Pipeline.Streaming;
 
@@ -24,6 +26,26 @@ public sealed class AnalyzedFrame(Frame frame, DetectionResult result, bool expl
     /// <summary>Milliseconds spent rendering.</summary>
     public double RenderMs { get; set; }
 
+    private readonly Dictionary<OverlayLayers, Mat> _views = [];
+
+    /// <summary>The layers drawn on <see cref="Streaming.Frame.Image"/> itself.</summary>
+    public OverlayLayers MainLayers { get; internal set; } = OverlayLayers.All;
+
+    /// <summary>The rendered picture with <paramref name="layers"/> drawn (the frame owns it).</summary>
+    public Mat ImageFor(OverlayLayers layers) => layers == MainLayers || !_views.TryGetValue(layers, out var view) ? Frame.Image : view;
+
+    // Another output's rendering of the same frame; disposed with it.
+    internal void AddView(OverlayLayers layers, Mat view)
+    {
+        if (_views.Remove(layers, out var old)) old.Dispose();
+        _views[layers] = view;
+    }
+
     /// <inheritdoc/>
-    public void Dispose() => Frame.Dispose();
+    public void Dispose()
+    {
+        foreach (var view in _views.Values) view.Dispose();
+        _views.Clear();
+        Frame.Dispose();
+    }
 }

@@ -66,28 +66,46 @@ public sealed class RenderStage(PipelineOptions options, PipelineStatistics stat
             if (explanations.Count > 0) _held[source] = FrameMaps.ToFrame(CamMap.Max(explanations.Select(e => e.Maps[0]).ToArray()), geometry);
         }
         bool useMap = frame.Explained || options.CamHold;
-        var heat = useMap && _held.TryGetValue(source, out var h) && h.Size() == image.Size() ? h : null;
-        Mat? panel = options.SideBySide ? HeatPanel(image, frame.Controls.Heatmap ? heat : null) : null;
-        if (heat is not null && frame.Controls.Heatmap && !options.SideBySide)
+        var heat = useMap && frame.Controls.Heatmap && _held.TryGetValue(source, out var h) && h.Size() == image.Size() ? h : null;
+
+        // The layer set most outputs want is drawn on the frame itself; any other set on a copy of the clean picture.
+        var wanted = Layers?.Invoke() is { Count: > 0 } sets ? sets : [OverlayLayers.All];
+        var main = wanted.GroupBy(l => l).OrderByDescending(g => g.Count()).First().Key;
+        foreach (var layers in wanted.Distinct().Where(l => l != main))
+            frame.AddView(layers, Draw(image.Clone(), ownsImage: true, frame, heat, layers));
+        var drawn = Draw(image, ownsImage: false, frame, heat, main);
+        if (drawn != image) frame.Frame.ReplaceImage(drawn);
+        frame.MainLayers = main;
+        if (!options.CamHold && !frame.Explained && _held.Remove(source, out var stale)) stale.Dispose();
+        frame.RenderMs = clock.Elapsed.TotalMilliseconds;
+    }
+
+    /// <summary>The layer sets the outputs want, asked for every frame (the pipeline passes its sinks').</summary>
+    public Func<IReadOnlyList<OverlayLayers>>? Layers { get; set; }
+
+    // Draws `layers` on `image`; returns it, or the wider side-by-side picture (then `image` is disposed if owned here).
+    private Mat Draw(Mat image, bool ownsImage, AnalyzedFrame frame, Mat? heat, OverlayLayers layers)
+    {
+        if (!layers.HasFlag(OverlayLayers.Heatmap)) heat = null;
+        Mat? panel = options.SideBySide ? HeatPanel(image, heat) : null;
+        if (heat is not null && !options.SideBySide)
         {
             HeatmapRenderer.Blend(image, heat, frame.Controls.Alpha);
             HeatmapRenderer.DrawScale(image);
         }
-        if (!options.CamHold && !frame.Explained && _held.Remove(source, out var stale)) stale.Dispose();
-
-        DetectionRenderer.Draw(image, frame.Result.Detections);
+        if (layers.HasFlag(OverlayLayers.Boxes)) DetectionRenderer.Draw(image, frame.Result.Detections);
         if (panel is not null)
         {
             using (panel)
             {
                 var both = new Mat();
                 Cv2.HConcat([image, panel], both);
-                frame.Frame.ReplaceImage(both);
+                if (ownsImage) image.Dispose();
                 image = both;
             }
         }
-        if (options.Overlay) DrawOverlay(image, frame);
-        frame.RenderMs = clock.Elapsed.TotalMilliseconds;
+        if (options.Overlay && layers.HasFlag(OverlayLayers.Status)) DrawOverlay(image, frame);
+        return image;
     }
 
     // The right half of the side-by-side view: the map in full colour where it is hot, over a dimmed grey copy of the

@@ -43,7 +43,8 @@ internal static class RunCommand
         var alpha = CommonOptions.Alpha();
         var noOverlay = new Option<bool>("--no-overlay") { Description = "no fps/latency text on the frames" };
         var save = new Option<string?>("--save") { Description = "annotated output: an .mp4 for one video source, else a folder (one file per source)" };
-        var saveJson = new Option<string?>("--save-json") { Description = "one JSON line per processed frame" };
+        var saveHeatmap = new Option<bool>("--save-heatmap") { Description = "draw the heatmap in --save outputs (--save-heatmap false: boxes only; the window and web view keep theirs)", DefaultValueFactory = _ => true };
+        var saveJson = new Option<string?>("--save-json") { Description = "one JSON line per processed frame: a file, or a folder (ending in /) of <name>.jsonl per source" };
         var saveTxt = new Option<string?>("--save-txt") { Description = "folder for yolov7-style label files" };
         var saveConf = new Option<bool>("--save-conf") { Description = "add the confidence to --save-txt lines" };
         var viewImg = new Option<bool>("--view-img") { Description = "show a live window (q/Esc quit, space pause, h heatmap on/off)" };
@@ -65,42 +66,42 @@ internal static class RunCommand
         var command = new Command("run", "Run the streaming pipeline: detect (and explain every Nth frame) on videos and images, write annotated video and JSON lines")
         {
             weights, source, batch, workers, batchTimeout, vidStride, camMethod, camEvery, camHold,
-            camTarget, topK, layers, alpha, noOverlay, save, saveJson, saveTxt, saveConf, config, noFuse,
+            camTarget, topK, layers, alpha, noOverlay, save, saveHeatmap, saveJson, saveTxt, saveConf, config, noFuse,
             viewImg, view, serve, serveToken, duration, maxStaleness, openTimeout, stallTimeout, maxReconnects,
         };
         detection.AddTo(command, 2);
         command.SetAction((p, token) => CommandRunner.RunAsync(async _ =>
         {
-            var settings = new RunSettings(
-                p.GetValue(weights)!.FullName, p.GetValue(source)!,
-                detection.Read(p),
-                new PipelineOptions
+            var pipeline = new PipelineOptions
+            {
+                Batch = p.GetValue(batch), Workers = p.GetValue(workers), BatchTimeout = TimeSpan.FromMilliseconds(p.GetValue(batchTimeout)),
+                VidStride = p.GetValue(vidStride), CamEvery = p.GetValue(camEvery), CamHold = p.GetValue(camHold),
+                TopK = p.GetValue(topK), Alpha = p.GetValue(alpha), Overlay = !p.GetValue(noOverlay), SideBySide = p.GetValue(view) == "side-by-side",
+                MaxStaleness = TimeSpan.FromMilliseconds(p.GetValue(maxStaleness)),
+                Live = new LiveSourceOptions
                 {
-                    Batch = p.GetValue(batch), Workers = p.GetValue(workers), BatchTimeout = TimeSpan.FromMilliseconds(p.GetValue(batchTimeout)),
-                    VidStride = p.GetValue(vidStride), CamEvery = p.GetValue(camEvery), CamHold = p.GetValue(camHold),
-                    TopK = p.GetValue(topK), Alpha = p.GetValue(alpha), Overlay = !p.GetValue(noOverlay), SideBySide = p.GetValue(view) == "side-by-side",
-                    MaxStaleness = TimeSpan.FromMilliseconds(p.GetValue(maxStaleness)),
-                    Live = new LiveSourceOptions
-                    {
-                        OpenTimeout = TimeSpan.FromSeconds(p.GetValue(openTimeout)), StallTimeout = TimeSpan.FromSeconds(p.GetValue(stallTimeout)),
-                        MaxReconnects = p.GetValue(maxReconnects),
-                    },
+                    OpenTimeout = TimeSpan.FromSeconds(p.GetValue(openTimeout)), StallTimeout = TimeSpan.FromSeconds(p.GetValue(stallTimeout)),
+                    MaxReconnects = p.GetValue(maxReconnects),
                 },
-                p.GetValue(camMethod)!, p.GetValue(camTarget)!, p.GetValue(layers)!, !p.GetValue(noFuse),
-                p.GetValue(save), p.GetValue(saveJson), p.GetValue(saveTxt), p.GetValue(saveConf), p.GetValue(viewImg), p.GetValue(duration),
-                p.GetResult(serve) is null ? null : WebView.ServeOptions.Parse(p.GetValue(serve),
-                    p.GetValue(serveToken) ?? Environment.GetEnvironmentVariable(WebView.ServeOptions.TokenVariable)));
-            return await ExecuteAsync(settings);
+            };
+            var controls = new StreamControls
+            {
+                Method = CamMethod.Parse(p.GetValue(camMethod)!).Name, Target = CamTarget.Parse(p.GetValue(camTarget)!).Name,
+                Layers = p.GetValue(layers)!.Trim().ToLowerInvariant(), TopK = pipeline.TopK, CamEvery = pipeline.CamEvery, Alpha = pipeline.Alpha,
+            };
+            var plan = new RunPlan(p.GetValue(weights)!.FullName, p.GetValue(source)!, detection.Read(p), pipeline, controls)
+            {
+                Fuse = !p.GetValue(noFuse), Save = p.GetValue(save), SaveHeatmap = p.GetValue(saveHeatmap), SaveJson = p.GetValue(saveJson),
+                SaveTxt = p.GetValue(saveTxt), SaveConf = p.GetValue(saveConf),
+            };
+            var serving = p.GetResult(serve) is null ? null : WebView.ServeOptions.Parse(p.GetValue(serve),
+                p.GetValue(serveToken) ?? Environment.GetEnvironmentVariable(WebView.ServeOptions.TokenVariable));
+            return await ExecuteAsync(plan, p.GetValue(viewImg), serving, p.GetValue(duration));
         }, token));
         return command;
     }
 
-    /// <summary>Everything `run` needs, after the config file and flags are merged.</summary>
-    private sealed record RunSettings(string Weights, string[] Sources, DetectorOptions Detector, PipelineOptions Pipeline, string CamMethod,
-        string CamTarget, string Layers, bool Fuse, string? Save, string? SaveJson, string? SaveTxt, bool SaveConf, bool ViewImg, double Duration,
-        WebView.ServeOptions? Serve);
-
-    private static async Task<int> ExecuteAsync(RunSettings s)
+    private static async Task<int> ExecuteAsync(RunPlan plan, bool viewImg, WebView.ServeOptions? serve, double duration)
     {
         // Signals first: a Ctrl+C during the model load must also end cleanly.
         using var stop = new CancellationTokenSource();
@@ -119,85 +120,28 @@ internal static class RunCommand
         }
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; Interrupt("interrupted"); });
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; Interrupt("terminated"); });
-        var sources = SourceCatalog.ResolveAll(s.Sources, s.Pipeline.Live, Log);
-        if (s.Save is null && s.SaveJson is null && s.SaveTxt is null && !s.ViewImg && s.Serve is null)
+        if (plan.Save is null && plan.SaveJson is null && plan.SaveTxt is null && !viewImg && serve is null)
             Console.Error.WriteLine("note: no --save, --save-json or --save-txt: results are counted but not written");
-        var names = sources.Select(e => e.Name).ToArray();
-        var shortNames = SourceCatalog.ShortNames(sources);
-        bool IsImage(int i) => !sources[i].IsLive && ImageFiles.Extensions.Contains(Path.GetExtension(names[i]));
-        // Every output location is checked before anything is loaded or written.
-        var savePaths = s.Save is null ? null : OutputPaths.Plan(s.Save, names, IsImage, shortNames);
-        foreach (var path in savePaths ?? []) OutputLocation.EnsureFile(path, "--save");
-        // --save-json: one file, or a folder of <name>.jsonl (a path ending in '/', an existing folder, or no extension with several sources).
-        string? jsonFolder = s.SaveJson is { } sj && (sj.EndsWith('/') || Directory.Exists(sj) || (sources.Count > 1 && Path.GetExtension(sj).Length == 0)) ? sj : null;
-        if (jsonFolder is not null) OutputLocation.EnsureFolder(jsonFolder, "--save-json");
-        else if (s.SaveJson is not null) OutputLocation.EnsureFile(s.SaveJson, "--save-json");
-        if (s.SaveTxt is not null) OutputLocation.EnsureFolder(s.SaveTxt, "--save-txt");
 
-        using var model = YoloModel.Load(s.Weights, s.Fuse);
-        using var detector = new Detector(model, s.Detector);
-        DetectionOptions.NoteImageSize(detector);
-        var explainers = new ExplainerCache(model);
-        var initial = new StreamControls
-        {
-            Method = CamMethod.Parse(s.CamMethod).Name, Target = CamTarget.Parse(s.CamTarget).Name, Layers = s.Layers.Trim().ToLowerInvariant(),
-            TopK = s.Pipeline.TopK, CamEvery = s.Pipeline.CamEvery, Alpha = s.Pipeline.Alpha,
-        };
-        explainers.Get(initial); // checks --layers against the model before anything runs
-        var controls = new ControlBoard(initial, sources.Count, model.Names.Count, explainers.Get);
-        var pipeline = new AnalysisPipeline(detector, null, s.Pipeline) { Log = Log, Controls = controls };
-
-        var fps = new double[sources.Count];
-        pipeline.SourceOpened += (i, src) => fps[i] = src.Fps;
-        pipeline.Statistics.ExpectedFrames = ExpectedFrames(sources, s.Pipeline.VidStride);
-
+        using var session = AnalysisSession.Open(plan, Log);
+        DetectionOptions.NoteImageSize(session.Detector);
+        if (session.Video is not null && Enumerable.Range(0, session.Sources.Count).Any(i => !session.IsImage(i))) Console.Error.WriteLine(VideoEncoders.Notice);
         bool closedByWindow = false;
-        var sinks = new List<IFrameSink>();
-        VideoSink? video = null;
-        WebView.StreamTile[]? tiles = null;
-        WebView.WebServer? server = null;
-        try
+        if (viewImg)
         {
-            if (savePaths is { } paths)
+            session.Add(new WindowSink(i => $"StreamAnalyzer - {session.Names[i]}", () =>
             {
-                video = new VideoSink(i => paths[i], i => fps[i], IsImage, s.Pipeline.VidStride);
-                sinks.Add(video);
-                if (Enumerable.Range(0, names.Length).Any(i => !IsImage(i))) Console.Error.WriteLine(VideoEncoders.Notice);
-            }
-            if (jsonFolder is not null) sinks.Add(JsonLinesSink.PerSource(i => Path.Combine(jsonFolder, shortNames[i] + ".jsonl"), i => names[i]));
-            else if (s.SaveJson is not null) sinks.Add(new JsonLinesSink(s.SaveJson, i => names[i]));
-            if (s.SaveTxt is not null) sinks.Add(new LabelFileSink(s.SaveTxt, i => names[i], IsImage, s.SaveConf));
-            if (s.ViewImg)
-            {
-                sinks.Add(new WindowSink(i => $"StreamAnalyzer - {names[i]}", () =>
-                {
-                    Log("window closed (q/Esc): finishing the outputs");
-                    closedByWindow = true;
-                    stop.Cancel();
-                }, () => controls.Apply(new ControlPatch { Heatmap = !controls.Defaults.Heatmap })));
-            }
-            if (s.Serve is not null)
-            {
-                tiles = sources.Select((e, i) => new WebView.StreamTile(i, shortNames[i], e.Name)).ToArray();
-                sinks.Add(new WebView.TileSink(tiles));
-                string description = $"{model.Family.DisplayName} {Path.GetFileName(s.Weights)} · {detector.LetterboxSettings.Width}px · {detector.Backend.ToString().ToLowerInvariant()}";
-                server = await WebView.WebServer.StartAsync(new WebView.WebViewContext(tiles, controls, pipeline.Statistics, model.Names, description,
-                    detector.Options.Nms!.ConfThreshold!.Value), s.Serve);
-                Log($"web view: {server.Url}" + (s.Serve.Token is null ? "" : " (asks for the token)"));
-            }
+                Log("window closed (q/Esc): finishing the outputs");
+                closedByWindow = true;
+                stop.Cancel();
+            }));
         }
-        catch
-        {
-            foreach (var sink in sinks) sink.Dispose();
-            if (server is not null) await server.DisposeAsync();
-            throw;
-        }
-
+        await using var server = serve is null ? null : await StartWebViewAsync(session, serve);
 
         bool timed = false;
-        if (s.Duration > 0)
+        if (duration > 0)
         {
-            _ = Task.Delay(TimeSpan.FromSeconds(s.Duration), stop.Token).ContinueWith(t =>
+            _ = Task.Delay(TimeSpan.FromSeconds(duration), stop.Token).ContinueWith(t =>
             {
                 if (t.IsCompletedSuccessfully)
                 {
@@ -206,51 +150,37 @@ internal static class RunCommand
                 }
             }, TaskScheduler.Default);
         }
-        var run = pipeline.RunAsync(sources, sinks, stop.Token, abort.Token);
-        try
-        {
-            await ProgressDisplay.FollowAsync(run, pipeline.Statistics, names);
-            await run;
-        }
-        finally
-        {
-            if (server is not null) await server.DisposeAsync();
-        }
+        var run = session.RunAsync(stop.Token, abort.Token);
+        await ProgressDisplay.FollowAsync(run, session.Statistics, session.Names);
+        await run;
 
         // Ctrl+C or SIGTERM is an interruption (130); --duration and q/Esc in the window are normal ends.
         bool interrupted = stop.IsCancellationRequested && !timed && !closedByWindow;
-        Summary(pipeline, detector, video, s, interrupted);
-        foreach (var error in pipeline.Statistics.SourceErrors) Console.Error.WriteLine($"error: {error}");
+        Summary(session, interrupted);
+        foreach (var error in session.Statistics.SourceErrors) Console.Error.WriteLine($"error: {error}");
         if (interrupted) return 130;
-        return pipeline.Statistics.SourceErrors.IsEmpty ? 0 : CommandRunner.Failure;
+        return session.Statistics.SourceErrors.IsEmpty ? 0 : CommandRunner.Failure;
+    }
+
+    private static async Task<WebView.WebServer> StartWebViewAsync(AnalysisSession session, WebView.ServeOptions serve)
+    {
+        var tiles = session.Sources.Select((e, i) => new WebView.StreamTile(i, session.ShortNames[i], e.Name)).ToArray();
+        var sink = new WebView.TileSink(tiles);
+        session.Add(sink);
+        var d = session.Detector;
+        string model = $"{session.Model.Family.DisplayName} {Path.GetFileName(session.Plan.Weights)} · {d.LetterboxSettings.Width}px · {d.Backend.ToString().ToLowerInvariant()}";
+        var server = await WebView.WebServer.StartAsync(new WebView.WebViewContext(tiles, session.Controls, session.Statistics, session.Model.Names, model,
+            d.Options.Nms!.ConfThreshold!.Value), serve);
+        Log($"web view: {server.Url}" + (serve.Token is null ? "" : " (asks for the token)"));
+        return server;
     }
 
     private static void Log(string message) =>
         Console.Error.WriteLine($"[{DateTime.Now.ToString("HH:mm:ss", CultureInfo.InvariantCulture)}] {message}");
 
-    private static long? ExpectedFrames(IReadOnlyList<SourceCatalog.Entry> sources, int stride)
+    private static void Summary(AnalysisSession session, bool stopped)
     {
-        if (sources.Count > 64 || sources.Any(e => e.IsLive)) return null; // live: no end; many files: probing would delay the start
-        long total = 0;
-        foreach (var entry in sources)
-        {
-            try
-            {
-                using var source = entry.Open();
-                if (source.FrameCount is not long n) return null;
-                total += (n + stride - 1) / stride;
-            }
-            catch (UserInputException)
-            {
-                // Reported when the pipeline reaches it.
-            }
-        }
-        return total;
-    }
-
-    private static void Summary(AnalysisPipeline pipeline, Detector detector, VideoSink? video, RunSettings s, bool stopped)
-    {
-        var stats = pipeline.Statistics;
+        var stats = session.Statistics;
         var table = new Table().Border(TableBorder.Simple).AddColumns("", "");
         table.AddRow("frames", stats.Processed.ToString(CultureInfo.InvariantCulture) + (stopped ? " (stopped early)" : ""));
         table.AddRow("detections", stats.Detections.ToString(CultureInfo.InvariantCulture));
@@ -262,11 +192,11 @@ internal static class RunCommand
         if (stats.FirstFrameAt is { } first && stats.FpsAfterFirstFrame is { } steady)
             rates += $"; first frame after {first.TotalSeconds.ToString("0.0", CultureInfo.InvariantCulture)} s, then {steady.ToString("0.0", CultureInfo.InvariantCulture)} fps";
         table.AddRow("wall time", $"{stats.Elapsed.TotalSeconds.ToString("0.0", CultureInfo.InvariantCulture)} s ({rates})");
-        table.AddRow("inference", $"{detector.Backend.ToString().ToLowerInvariant()}, {pipeline.Workers} worker(s)");
+        table.AddRow("inference", $"{session.Detector.Backend.ToString().ToLowerInvariant()}, {session.Pipeline.Workers} worker(s)");
         table.AddRow("mean ms per frame", string.Join(", ", stats.MeanStageMs.Select(kv => $"{kv.Key} {kv.Value.ToString("0.0", CultureInfo.InvariantCulture)}")));
-        foreach (var path in video?.Outputs ?? []) table.AddRow("output", Markup.Escape(path));
-        if (s.SaveJson is not null) table.AddRow("json lines", Markup.Escape(Path.GetFullPath(s.SaveJson)));
-        if (s.SaveTxt is not null) table.AddRow("labels", Markup.Escape(Path.GetFullPath(s.SaveTxt)));
+        foreach (var path in session.Video?.Outputs ?? []) table.AddRow("output", Markup.Escape(path));
+        if (session.JsonOutput is { } json) table.AddRow("json lines", Markup.Escape(Path.GetFullPath(json)));
+        if (session.Plan.SaveTxt is { } labels) table.AddRow("labels", Markup.Escape(Path.GetFullPath(labels)));
         AnsiConsole.Write(table);
     }
 }
