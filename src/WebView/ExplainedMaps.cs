@@ -12,4 +12,7 @@ public sealed record ExplainedMaps(long Frame, IReadOnlyList<DetectionExplanatio
 {
     /// <summary>That frame's picture as JPEG, once encoded.</summary>
     public byte[]? Picture { get; init; }
+
+    /// <summary>When it was published (<see cref="Environment.TickCount64"/>).</summary>
+    public long PublishedAt { get; init; }
 }

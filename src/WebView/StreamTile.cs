@@ -102,10 +102,10 @@ public sealed class StreamTile(int index, string name, string source)
             Latest = (jpeg, Latest.Sequence + 1);
             if (maps is not null)
             {
-                // A few are kept, so a click on a map the page listed a moment ago still finds it.
-                LastMaps = maps with { Picture = jpeg };
+                // The last two seconds' are kept (at most 16), so a click on a map the page listed a moment ago still finds it.
+                LastMaps = maps with { Picture = jpeg, PublishedAt = Environment.TickCount64 };
                 _recentMaps.Enqueue(LastMaps);
-                while (_recentMaps.Count > 4) _recentMaps.Dequeue();
+                while (_recentMaps.Count > 16 || Environment.TickCount64 - _recentMaps.Peek().PublishedAt > 2000) _recentMaps.Dequeue();
             }
             done = _next;
             _next = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);

