@@ -38,8 +38,9 @@ public sealed class AnalysisPipeline(Detector detector, CamExplainer? explainer,
     {
         using var failed = CancellationTokenSource.CreateLinkedTokenSource(abort);
         using var stopCapture = CancellationTokenSource.CreateLinkedTokenSource(stop, failed.Token);
-        // Live runs keep the queues short: latency matters more than smoothing (sources drop stale frames themselves).
-        bool live = sources.Count > 0 && sources.All(s => s.IsLive);
+        // Runs with a live source keep the queues short: latency matters more than smoothing (live sources drop stale
+        // frames themselves; files beside them simply wait their turn, losing nothing).
+        bool live = sources.Any(s => s.IsLive);
         var frames = Bounded<Frame>(live ? sources.Count : options.QueueCapacity);
         var batches = Bounded<IReadOnlyList<Frame>>(live ? 1 : 2);
         var analyzed = Bounded<AnalyzedFrame>(live ? 2 : options.QueueCapacity);
