@@ -5,33 +5,67 @@ using static StreamAnalyzer.Cli.Tests.Media;
 
 namespace StreamAnalyzer.Cli.Tests;
 
-/// <summary>A loopback RTSP server and a publisher looping the demo clip into it (only our own processes are stopped).</summary>
+/// <summary>
+/// A camera: a publisher looping the demo clip into a mount of its own on the loopback RTSP server (only our own
+/// processes are stopped). One server serves every camera of the test run: rtsp-server-perl binds its source RTP
+/// ports from 20000 whatever it is told, so two servers at once fail with "Address already in use".
+/// </summary>
 public sealed class RtspCamera : IDisposable
 {
-    private readonly Process _server;
+    private static readonly Lazy<(Process Server, int ClientPort, int SourcePort)> Server = new(StartServer);
+    private static int _cameras;
+    private readonly string _path = $"cam{Interlocked.Increment(ref _cameras)}";
     private Process? _publisher;
-    private readonly int _sourcePort;
 
     public RtspCamera()
     {
-        int basePort = 20000 + Random.Shared.Next(0, 4000) * 2;
-        ClientPort = basePort;
-        _sourcePort = basePort + 1;
-        _server = Start("rtsp-server-perl", "-c", ClientPort.ToString(), "-s", _sourcePort.ToString(), "--client_listen_address", "127.0.0.1",
-            "--source_listen_address", "127.0.0.1", "--rtp_start_port", (30000 + Random.Shared.Next(0, 2000) * 4).ToString());
-        Thread.Sleep(1500);
+        _ = Server.Value;
         StartPublisher();
     }
 
-    public int ClientPort { get; }
+    private static (Process, int, int) StartServer()
+    {
+        int basePort = 40000 + Random.Shared.Next(0, 4000) * 2;
+        var server = Start("rtsp-server-perl", "-c", basePort.ToString(), "-s", (basePort + 1).ToString(), "--client_listen_address", "127.0.0.1",
+            "--source_listen_address", "127.0.0.1");
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => Stop(server);
+        Thread.Sleep(1500);
+        return (server, basePort, basePort + 1);
+    }
 
-    public string Url => $"rtsp://127.0.0.1:{ClientPort}/live";
+    public int ClientPort => Server.Value.ClientPort;
+
+    public string Url => $"rtsp://127.0.0.1:{ClientPort}/{_path}";
+
+    // On a busy machine the server or the publisher can take longer than the pause above: a client must be able to
+    // read the stream before a test relies on it.
+    private void WaitUntilPlaying()
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (DateTime.UtcNow < deadline)
+        {
+            var psi = new ProcessStartInfo("ffprobe", ["-v", "quiet", "-show_entries", "stream=codec_name", "-of", "csv=p=0", Url])
+                { RedirectStandardOutput = true, UseShellExecute = false };
+            using var probe = Process.Start(psi)!;
+            var output = probe.StandardOutput.ReadToEndAsync();
+            if (!probe.WaitForExit(10000))
+            {
+                probe.Kill();
+                probe.WaitForExit();
+                continue;
+            }
+            if (probe.ExitCode == 0 && output.Result.Trim().Length > 0) return;
+            Thread.Sleep(500);
+        }
+        throw new InvalidOperationException($"{Url} did not start playing within 20 s; server and publisher said:\n{string.Join("\n", Output.TakeLast(30))}");
+    }
 
     public void StartPublisher()
     {
         _publisher = Start("ffmpeg", "-hide_banner", "-loglevel", "error", "-re", "-stream_loop", "-1", "-i",
-            Fixtures.DemoClip, "-c", "copy", "-f", "rtsp", $"rtsp://127.0.0.1:{_sourcePort}/live");
+            Fixtures.DemoClip, "-c", "copy", "-f", "rtsp", $"rtsp://127.0.0.1:{Server.Value.SourcePort}/{_path}");
         Thread.Sleep(2000);
+        WaitUntilPlaying();
     }
 
     /// <summary>Stops the publisher as a camera going away does (SIGTERM: it tears its session down).</summary>
@@ -44,9 +78,5 @@ public sealed class RtspCamera : IDisposable
         _publisher = null;
     }
 
-    public void Dispose()
-    {
-        StopPublisher();
-        Stop(_server);
-    }
+    public void Dispose() => StopPublisher();
 }

@@ -4,10 +4,8 @@ using System.Runtime.InteropServices;
 using Spectre.Console;
 using StreamAnalyzer.Pipeline.Application;
 using StreamAnalyzer.Pipeline.Detection;
-using StreamAnalyzer.Pipeline.Explainers;
 using StreamAnalyzer.Pipeline.Explainers.Methods;
 using StreamAnalyzer.Pipeline.Explainers.Targets;
-using StreamAnalyzer.Pipeline.Model;
 using StreamAnalyzer.Pipeline.Runtime;
 using StreamAnalyzer.Pipeline.Sinks;
 using StreamAnalyzer.Pipeline.Sources;
@@ -16,8 +14,9 @@ using StreamAnalyzer.Pipeline.Streaming;
 namespace StreamAnalyzer.Cli.Commands;
 
 /// <summary>
-/// <c>stream-analyzer run</c>: the streaming pipeline on videos, images, folders and source lists, with
-/// explanations every Nth frame, writing annotated video, JSON lines and label files.
+/// <c>stream-analyzer run</c>: the streaming pipeline on videos, images, folders, source lists, cameras and streams, with
+/// explanations every Nth frame, writing annotated video, JSON lines and label files, shown in a window or a web page.
+/// It parses the flags into a <see cref="RunPlan"/>; an <see cref="AnalysisSession"/> builds and runs it.
 /// </summary>
 internal static class RunCommand
 {

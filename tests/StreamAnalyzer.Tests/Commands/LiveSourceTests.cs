@@ -8,6 +8,7 @@ using static StreamAnalyzer.Cli.Tests.Media;
 namespace StreamAnalyzer.Cli.Tests.Commands;
 
 /// <summary>Live sources with real components: an RTSP server (rtsp-server-perl) fed by ffmpeg, Xvfb for the window.</summary>
+[Collection(LiveStreams.Collection)]
 public class LiveSourceTests
 {
     private static string Weights => Fixtures.ShapesModel;

@@ -12,6 +12,7 @@ namespace StreamAnalyzer.Cli.Tests.WebView;
 /// <c>run --serve</c> with real parts: RTSP cameras (rtsp-server-perl fed by ffmpeg), the program as a child process,
 /// and headless Chromium driving the page.
 /// </summary>
+[Collection(LiveStreams.Collection)]
 public class WebViewTests
 {
     private static readonly string Shots = Path.Combine(Path.GetTempPath(), "stream-analyzer-web");
@@ -50,6 +51,22 @@ public class WebViewTests
             "--source", $"north={north.Url}", "--source", $"south={south.Url}", "--serve", "127.0.0.1:0", "--save-json", outputs, "--duration", "240");
         string url = run.WaitForError(@"web view: (http://\S+)", TimeSpan.FromSeconds(60)).Groups[1].Value;
         using var http = new HttpClient { BaseAddress = new Uri(url) };
+        try
+        {
+            await WatchTwoCamerasAsync(browser, url, http, north, outputs);
+        }
+        catch (Exception e) when (e is not SkipException)
+        {
+            // What the run and the cameras said is what explains a failure here.
+            string state = run.HasExited ? "(the run has ended)" : await http.GetStringAsync("api/state");
+            throw new Xunit.Sdk.XunitException($"{e.Message}\n--- state: {state}\n--- run:\n{run.StdErr}\n--- cameras:\n{string.Join("\n", Output.TakeLast(30))}", e);
+        }
+        Assert.Equal(130, run.Interrupt(TimeSpan.FromSeconds(60)));
+        Assert.True(Records(Path.Combine(outputs, "north.jsonl")).Length > 0 && Records(Path.Combine(outputs, "south.jsonl")).Length > 0);
+    }
+
+    private static async Task WatchTwoCamerasAsync(IBrowser browser, string url, HttpClient http, RtspCamera north, string outputs)
+    {
         var page = await browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1300, Height = 900 } });
         await page.GotoAsync(url, new() { WaitUntil = WaitUntilState.DOMContentLoaded }); // MJPEG images never finish "loading"
         Directory.CreateDirectory(Shots);
@@ -123,9 +140,6 @@ public class WebViewTests
         Assert.Matches(@"streamanalyzer_frames_total\{stream=""north""\} [1-9]", metrics);
         Assert.Matches(@"streamanalyzer_reconnects_total\{stream=""north""\} [1-9]", metrics);
         Assert.Contains("streamanalyzer_latency_seconds_bucket{stream=\"south\"", metrics);
-
-        Assert.Equal(130, run.Interrupt(TimeSpan.FromSeconds(60)));
-        Assert.True(Records(Path.Combine(outputs, "north.jsonl")).Length > 0 && Records(Path.Combine(outputs, "south.jsonl")).Length > 0);
     }
 
     [SkippableFact]
