@@ -132,8 +132,9 @@ public sealed class WebServer : IAsyncDisposable
         {
             await app.StartAsync().ConfigureAwait(false);
         }
-        catch (IOException e)
+        catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException)
         {
+            // In use, or not an address of this machine.
             metrics.Dispose();
             await app.DisposeAsync().ConfigureAwait(false);
             throw new UserInputException($"--serve {options.Address}:{options.Port}: cannot listen there ({e.Message})");

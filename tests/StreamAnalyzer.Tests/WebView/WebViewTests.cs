@@ -150,6 +150,12 @@ public class WebViewTests
         Assert.Equal(1, refused.ExitCode);
         Assert.Contains("a token is required", refused.StdErr);
         Assert.DoesNotContain("   at ", refused.All);
+        // An address this machine does not have (TEST-NET-1, RFC 5737) is a clear error too, not a stack trace.
+        var foreign = CliProcess.Run(TimeSpan.FromSeconds(120), "run", "--weights", Fixtures.ShapesModel, "--source", Fixtures.DemoClip,
+            "--serve", "192.0.2.1:0", "--serve-token", "0123456789abcdef0123");
+        Assert.Equal(1, foreign.ExitCode);
+        Assert.Contains("error: --serve 192.0.2.1:0: cannot listen there", foreign.StdErr);
+        Assert.DoesNotContain("   at ", foreign.All);
 
         var (playwright, browser) = await Browser.LaunchAsync();
         using var _ = playwright;
