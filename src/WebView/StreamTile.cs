@@ -12,7 +12,6 @@ namespace StreamAnalyzer.WebView;
 public sealed class StreamTile(int index, string name, string source)
 {
     private readonly Lock _gate = new();
-    private readonly Queue<long> _recent = new();
     private TaskCompletionSource _next = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _viewers;
 
@@ -45,19 +44,6 @@ public sealed class StreamTile(int index, string name, string source)
     /// <summary>Viewers now watching the frames.</summary>
     public int Viewers => Volatile.Read(ref _viewers);
 
-    /// <summary>Frames written per second over the last two seconds.</summary>
-    public double Fps
-    {
-        get
-        {
-            lock (_gate)
-            {
-                Trim(System.Diagnostics.Stopwatch.GetTimestamp());
-                return _recent.Count < 2 ? 0 : (_recent.Count - 1) / System.Diagnostics.Stopwatch.GetElapsedTime(_recent.Peek()).TotalSeconds;
-            }
-        }
-    }
-
     /// <summary>Counts a viewer until the returned handle is disposed.</summary>
     public IDisposable Watch()
     {
@@ -85,13 +71,7 @@ public sealed class StreamTile(int index, string name, string source)
             [d.Box.X1, d.Box.Y1, d.Box.X2, d.Box.Y2], stats is not null && i < stats.Count ? stats[i] : null)).ToArray();
         var snapshot = new TileSnapshot(frame.Frame.Index, frame.Explained, detections, r.Timings.PreprocessMs + r.Timings.ForwardMs + r.Timings.NmsMs,
             r.Timings.ExplainMs, frame.Frame.AgeMs, r.Geometry.SourceWidth, r.Geometry.SourceHeight);
-        lock (_gate)
-        {
-            long now = System.Diagnostics.Stopwatch.GetTimestamp();
-            _recent.Enqueue(now);
-            Trim(now);
-            Snapshot = snapshot;
-        }
+        lock (_gate) Snapshot = snapshot;
     }
 
     internal void Encoded(byte[] jpeg, ExplainedMaps? maps)
@@ -111,12 +91,6 @@ public sealed class StreamTile(int index, string name, string source)
             _next = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         }
         done.TrySetResult();
-    }
-
-    private void Trim(long now)
-    {
-        long window = System.Diagnostics.Stopwatch.Frequency * 2;
-        while (_recent.Count > 0 && now - _recent.Peek() > window) _recent.Dequeue();
     }
 
     private sealed class Viewer(StreamTile tile) : IDisposable

@@ -213,7 +213,7 @@ public sealed class WebServer : IAsyncDisposable
             {
                 index = t.Index, name = t.Name, source = t.Source,
                 state = counters.State.ToString().ToLowerInvariant(), error = counters.LastError,
-                fps = Math.Round(t.Fps, 2), latency_ms = Math.Round(counters.LatencyMs, 1),
+                fps = Math.Round(counters.RecentFps, 2), latency_ms = Math.Round(counters.LatencyMs, 1),
                 processed = counters.Processed, dropped = counters.Dropped, reconnects = counters.Reconnects,
                 frame = snapshot?.Frame, explained = snapshot?.Explained,
                 inference_ms = snapshot is null ? (double?)null : Math.Round(snapshot.InferenceMs, 2),

@@ -71,7 +71,9 @@ public sealed class AnalysisSession : IDisposable
     public string? JsonOutput { get; private set; }
 
     /// <summary>True when source i is a still image.</summary>
-    public bool IsImage(int i) => !Sources[i].IsLive && ImageFiles.Extensions.Contains(Path.GetExtension(Names[i]));
+    public bool IsImage(int i) => IsImageEntry(Sources[i]);
+
+    private static bool IsImageEntry(SourceCatalog.Entry entry) => !entry.IsLive && ImageFiles.Extensions.Contains(Path.GetExtension(entry.Name));
 
     /// <summary>
     /// Resolves the sources, checks every output location, loads the model and opens the file outputs the plan asks
@@ -83,8 +85,7 @@ public sealed class AnalysisSession : IDisposable
         var sources = SourceCatalog.ResolveAll(plan.Sources, plan.Pipeline.Live, log);
         var names = sources.Select(e => e.Name).ToArray();
         var shortNames = SourceCatalog.ShortNames(sources);
-        bool IsImage(int i) => !sources[i].IsLive && ImageFiles.Extensions.Contains(Path.GetExtension(names[i]));
-        var savePaths = plan.Save is null ? null : OutputPaths.Plan(plan.Save, names, IsImage, shortNames);
+        var savePaths = plan.Save is null ? null : OutputPaths.Plan(plan.Save, names, i => IsImageEntry(sources[i]), shortNames);
         foreach (var path in savePaths ?? []) OutputLocation.EnsureFile(path, "--save");
         // JSON lines: one file, or a folder of <name>.jsonl (a path ending in '/', an existing folder, or no extension with several sources).
         string? jsonFolder = plan.SaveJson is { } sj && (sj.EndsWith('/') || Directory.Exists(sj) || (sources.Count > 1 && Path.GetExtension(sj).Length == 0)) ? sj : null;

@@ -34,9 +34,6 @@ public sealed class ControlBoard
     /// <summary>Batches analysed at once (set by the pipeline): with more than one, explainers must allow concurrent calls.</summary>
     public int Workers { get; set; } = 1;
 
-    /// <summary>Raised after a change: (stream index, or null for all; the new settings of that stream or the defaults).</summary>
-    public event Action<int?, StreamControls>? Changed;
-
     /// <summary>The settings new streams and "all" requests start from.</summary>
     public StreamControls Defaults => Volatile.Read(ref _defaults);
 
@@ -74,7 +71,6 @@ public sealed class ControlBoard
             Volatile.Write(ref _defaults, defaults);
             result = source is int k ? current[k] : defaults;
         }
-        Changed?.Invoke(source, result);
         return result;
     }
 
