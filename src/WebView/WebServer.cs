@@ -26,7 +26,7 @@ public sealed class WebServer : IAsyncDisposable
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
     private static readonly HashSet<string> PublicPaths = ["/", "/index.html", "/app.js", "/app.css", "/healthz", "/api/login"];
     private static readonly HashSet<string> LoopbackHosts = new(StringComparer.OrdinalIgnoreCase) { "localhost", "127.0.0.1", "[::1]" };
-    private static readonly string[] Methods = ["gradcam", "gradcampp", "xgradcam", "hirescam", "layercam", "eigencam", "odam"];
+    private static readonly string[] Methods = Pipeline.Explainers.Methods.CamMethods.All.Select(e => e.Name).ToArray();
     private static readonly string[] Targets = ["logit", "prob", "conf"];
 
     private readonly WebApplication _app;

@@ -29,7 +29,7 @@ public sealed class AnalysisSession : IDisposable
         Model = model;
         Detector = detector;
         _fps = new double[sources.Count];
-        var explainers = new ExplainerCache(model);
+        var explainers = new ExplainerCache(model, plan.Perturbation, plan.FaithfulnessSteps);
         explainers.Get(plan.Controls); // the method, target and layers are checked against the model before anything runs
         Controls = new ControlBoard(plan.Controls, sources.Count, model.Names.Count, explainers.Get);
         Pipeline = new AnalysisPipeline(detector, null, WithBatch(plan.Pipeline, sources)) { Log = log, Controls = Controls };

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using StreamAnalyzer.Pipeline.Explainers;
 using StreamAnalyzer.Pipeline.Explainers.Methods;
+using StreamAnalyzer.Pipeline.Explainers.Perturbation;
 using StreamAnalyzer.Pipeline.Explainers.Targets;
 using StreamAnalyzer.Pipeline.Model;
 using StreamAnalyzer.Pipeline.Runtime;
@@ -10,8 +11,9 @@ namespace StreamAnalyzer.Pipeline.Application;
 /// <summary>
 /// One <see cref="CamExplainer"/> per method/target/layers choice, made when first asked for and kept (an explainer
 /// keeps what it measured about the model, e.g. its window reaches), so switching back and forth costs nothing.
+/// Every explainer gets the same <paramref name="perturbation"/> options and faithfulness steps.
 /// </summary>
-public sealed class ExplainerCache(YoloModel model)
+public sealed class ExplainerCache(YoloModel model, PerturbationOptions? perturbation = null, int faithfulnessSteps = 0)
 {
     private readonly ConcurrentDictionary<(string, string, string), Lazy<CamExplainer>> _made = new();
 
@@ -39,7 +41,7 @@ public sealed class ExplainerCache(YoloModel model)
     private CamExplainer Make(string method, string target, string layers)
     {
         return new CamExplainer(model, Named("method", method, CamMethod.Parse), Named("target", target, CamTarget.Parse),
-            LayerSelection.Parse(layers, model));
+            LayerSelection.Parse(layers, model), perturbation) { FaithfulnessSteps = faithfulnessSteps };
     }
 
     private static T Named<T>(string what, string value, Func<string, T> parse)

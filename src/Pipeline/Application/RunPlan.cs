@@ -28,4 +28,10 @@ public sealed record RunPlan(string Weights, IReadOnlyList<string> Sources, Dete
 
     /// <summary>Add the confidence to label lines.</summary>
     public bool SaveConf { get; init; }
+
+    /// <summary>Seed, sample count and batch size of the perturbation methods (drise, lime, scorecam).</summary>
+    public Explainers.Perturbation.PerturbationOptions Perturbation { get; init; } = Explainers.Perturbation.PerturbationOptions.Default;
+
+    /// <summary>Steps of the deletion/insertion curves scored for every explained detection (0: none).</summary>
+    public int FaithfulnessSteps { get; init; }
 }

@@ -18,6 +18,9 @@ public sealed class Detector : IDisposable
     private readonly bool _ownsModel;
     private readonly OnnxRuntimeModel? _onnx;
 
+    /// <summary>The ONNX Runtime session set the detector runs on, or null on TorchSharp (what perturbed images may also run on).</summary>
+    public OnnxRuntimeModel? OnnxRuntime => _onnx;
+
     /// <summary>Wraps a loaded model. With <paramref name="ownsModel"/>, disposing the detector disposes the model.</summary>
     public Detector(YoloModel model, DetectorOptions options, bool ownsModel = false)
     {
@@ -142,7 +145,7 @@ public sealed class Detector : IDisposable
         // With ONNX Runtime doing the forward pass, TorchSharp only runs the explanations' small recomputations:
         // one libtorch thread does them best (parallel regions that small cost more than they save, and idle OpenMP
         // workers spin on the cores ONNX Runtime and the other stages need).
-        using var threads = _onnx is not null && explainer is not null ? new TorchThreads(1) : null;
+        using var threads = _onnx is not null && explainer is not null && !explainer.Method.Perturbs ? new TorchThreads(1) : null;
         var explained = explainer?.Forward(input, _onnx);
         var pred = explained?.Output.Pred ?? (_onnx is not null ? _onnx.Run(input).Pred : Model.forward(input));
         if (Device.type == DeviceType.CUDA) cuda.synchronize(Device);

@@ -1,4 +1,5 @@
 using StreamAnalyzer.Pipeline.Explainers.Methods;
+using StreamAnalyzer.Pipeline.Explainers.Perturbation;
 using StreamAnalyzer.Pipeline.Explainers.Targets;
 using StreamAnalyzer.Pipeline.Model;
 using StreamAnalyzer.Pipeline.Model.Onnx;
@@ -14,7 +15,7 @@ namespace StreamAnalyzer.Pipeline.Explainers;
 /// On TorchSharp the network records the graph above the target layers; on ONNX Runtime the few layers between the
 /// target layers and the head are recomputed with TorchSharp, on windows around the detections where that is exact.
 /// </summary>
-public sealed class CamExplainer(YoloModel model, CamMethod method, CamTarget target, LayerSelection layers)
+public sealed class CamExplainer(YoloModel model, CamMethod method, CamTarget target, LayerSelection layers, PerturbationOptions? perturbation = null)
 {
     /// <summary>The method.</summary>
     public CamMethod Method { get; } = method;
@@ -25,8 +26,17 @@ public sealed class CamExplainer(YoloModel model, CamMethod method, CamTarget ta
     /// <summary>The layer choice.</summary>
     public LayerSelection Layers { get; } = layers;
 
-    /// <summary>The targets a forward pass must capture (and take gradients from).</summary>
-    public IReadOnlyList<ExplainTarget> RequiredTargets => Layers.AllTargets(model);
+    /// <summary>Seed, sample count and batch size of the perturbation methods and the faithfulness scores.</summary>
+    public PerturbationOptions Perturbation { get; } = (perturbation ?? PerturbationOptions.Default).Validated();
+
+    /// <summary>
+    /// Steps of the deletion and insertion curves scored for each detection's first map (0: none). A cheap variant
+    /// (<see cref="Faithfulness.FaithfulnessEvaluator.CheapSteps"/>) costs 2 x (steps + 1) forward passes per map.
+    /// </summary>
+    public int FaithfulnessSteps { get; init; }
+
+    /// <summary>The targets a forward pass must capture (and take gradients from): none for methods that explain the input.</summary>
+    public IReadOnlyList<ExplainTarget> RequiredTargets => Method.ExplainsInput ? [] : Layers.AllTargets(model);
 
     private readonly Lock _gate = new();
     private PartialForward? _partial;
@@ -54,17 +64,17 @@ public sealed class CamExplainer(YoloModel model, CamMethod method, CamTarget ta
         if (onnx is null || submodules.Length > 0)
         {
             var output = model.Run(input, capture: layers, gradientFrom: Method.NeedsGradients ? layers : null, submodules: submodules);
-            return new ExplainedForward(output, Method.NeedsGradients ? new GraphGradients(model, output, Target) : null);
+            return new ExplainedForward(input, output, Method.NeedsGradients ? new GraphGradients(model, output, Target) : null);
         }
         int height = (int)input.shape[2], width = (int)input.shape[3];
-        if (!Method.NeedsGradients) return new ExplainedForward(onnx.Run(input, layers), null);
+        if (!Method.NeedsGradients) return new ExplainedForward(input, onnx.Run(input, layers), null, (Method.Perturbs || FaithfulnessSteps > 0) && input.device.type == DeviceType.CPU ? onnx : null);
         if (Layers.GradientRoots(model) is not null)
         {
             var windows = Windows();
             if (windows is not null)
             {
                 var full = onnx.Run(input, layers);
-                return new ExplainedForward(full, new WindowGradients(model, windows, full, Target, height, width));
+                return new ExplainedForward(input, full, new WindowGradients(model, windows, full, Target, height, width));
             }
         }
         PartialForward partial;
@@ -72,7 +82,7 @@ public sealed class CamExplainer(YoloModel model, CamMethod method, CamTarget ta
         var ort = onnx.Run(input, partial.Inputs);
         var top = partial.Run(ort.Activations, gradients: true, height, width);
         var combined = new ModelOutput(ort.Pred, top.Logits, top.Activations, top.Submodules, height, width);
-        return new ExplainedForward(combined, new GraphGradients(model, combined, Target));
+        return new ExplainedForward(input, combined, new GraphGradients(model, combined, Target));
     }
 
     // Windows, once every level's reach has been measured (once, under the lock); null where some level has none.
@@ -100,9 +110,38 @@ public sealed class CamExplainer(YoloModel model, CamMethod method, CamTarget ta
     public IReadOnlyList<DetectionExplanation> Explain(ExplainedForward forward, int batchIndex, IReadOnlyList<Pipeline.Detection.Detection> detections)
     {
         if (detections.Count == 0) return [];
+        var explanations = Maps(forward, batchIndex, detections);
+        if (FaithfulnessSteps <= 0) return explanations;
+        var evaluator = new Faithfulness.FaithfulnessEvaluator(model, Perturbation, FaithfulnessSteps, forward.Onnx);
+        using var scope = NewDisposeScope();
+        var input = forward.Input[batchIndex];
+        return explanations.Select(e => e.Maps[0].IsConstant ? e : e with
+        {
+            Maps = [e.Maps[0] with { Faithfulness = evaluator.Evaluate(input, e.Detection, e.Maps[0].Values) }, .. e.Maps.Skip(1)],
+        }).ToArray();
+    }
+
+    private IReadOnlyList<DetectionExplanation> Maps(ExplainedForward forward, int batchIndex, IReadOnlyList<Pipeline.Detection.Detection> detections)
+    {
         var output = forward.Output;
         int height = output.InputHeight, width = output.InputWidth;
         var levels = detections.Select(d => model.LevelOfRow(d.Row, height, width)).ToArray();
+        var input = forward.Input[batchIndex];
+        Tensor Activation(ExplainTarget t)
+        {
+            var activations = (t.Submodule is null ? output.Activations[t.Layer] : output.Submodules[t.Name])[batchIndex].detach();
+            if (activations.dim() != 3)
+                throw new Runtime.UserInputException($"--layers {t.Name}: its output is not a feature map (shape {string.Join("x", activations.shape)}); choose a convolutional layer or submodule");
+            return activations;
+        }
+        if (Method.ExplainsInput)
+        {
+            using var inputScope = NewDisposeScope();
+            var contexts = detections.Select((d, i) => new CamContext(model, input, d, levels[i], Activation, () => new Dictionary<ExplainTarget, Tensor>(), Perturbation, forward.Onnx)).ToArray();
+            var raw = Method.InputMaps(contexts);
+            return detections.Select((d, i) => new DetectionExplanation(d,
+                [ToCamMap("input", raw[i] is null ? null : Method.ToInputSize(raw[i]!, height, width), height, width)])).ToArray();
+        }
         var results = new DetectionExplanation[detections.Count];
         // Scores come out of recorded graphs: those must be recorded too, whatever the caller's grad mode.
         using var grad = enable_grad();
@@ -115,83 +154,22 @@ public sealed class CamExplainer(YoloModel model, CamMethod method, CamTarget ta
             var d = detections[i];
             int level = levels[i];
             using var scope = NewDisposeScope();
-            var targets = Layers.For(model, level);
-            Tensor Activation(ExplainTarget t) => t.Submodule is null ? output.Activations[t.Layer] : output.Submodules[t.Name];
             // One backward per detection, for all its targets that reach its level; the others have zero gradient.
             var reaching = Reaching(level);
-            var gradients = reaching.Count > 0 ? forward.Gradients!.Gradients(batchIndex, d, level, reaching) : new Dictionary<ExplainTarget, Tensor>();
-
+            var context = new CamContext(model, input, d, level, Activation,
+                () => reaching.Count > 0 ? forward.Gradients!.Gradients(batchIndex, d, level, reaching) : new Dictionary<ExplainTarget, Tensor>(), Perturbation,
+                forward.Onnx);
             var maps = new List<(string Layer, float[]? Map)>();
-            foreach (var t in targets)
+            foreach (var t in Layers.For(model, level))
             {
-                var activations = Activation(t)[batchIndex].detach();
-                if (activations.dim() != 3)
-                    throw new Runtime.UserInputException($"--layers {t.Name}: its output is not a feature map (shape {string.Join("x", activations.shape)}); choose a convolutional layer or submodule");
-                Tensor? raw = !Method.NeedsGradients ? Method.Map(activations, null)
-                    : gradients.TryGetValue(t, out var g) ? Method.Map(activations, g)
-                    : null; // the target does not reach the detection's level: a constant (zero) map
-                maps.Add((t.Name, raw is null ? null : Normalise(raw, height, width)));
+                var raw = Method.Map(context, t);
+                maps.Add((t.Name, raw is null ? null : Method.ToInputSize(raw, height, width)));
             }
-            if (Layers.Fuses)
-            {
-                var informative = maps.Where(m => m.Map is not null).Select(m => m.Map!).ToList();
-                float[]? fused = null;
-                if (informative.Count > 0)
-                {
-                    fused = informative[0];
-                    foreach (var other in informative.Skip(1)) System.Numerics.Tensors.TensorPrimitives.Add(fused, other, fused);
-                    if (!Renormalise(fused)) fused = null;
-                }
-                results[i] = new DetectionExplanation(d, [ToCamMap("neck", fused, height, width)]);
-            }
-            else
-            {
-                results[i] = new DetectionExplanation(d, maps.Select(m => ToCamMap(m.Layer, m.Map, height, width)).ToArray());
-            }
+            results[i] = Layers.Fuses
+                ? new DetectionExplanation(d, [ToCamMap("neck", Method.Fuse(maps.Where(m => m.Map is not null).Select(m => m.Map!).ToList()), height, width)])
+                : new DetectionExplanation(d, maps.Select(m => ToCamMap(m.Layer, m.Map, height, width)).ToArray());
         }
         return results;
-    }
-
-    // Upsample to the input (bilinear with pixel centres aligned, as the reference's align_corners=False) and
-    // min-max normalise; null for a constant map, where the reference divides 0 by 0. Done by OpenCV and on the CPU
-    // copy the map needs anyway: a handful of tensor operations per map would cost more than the map itself.
-    private static float[]? Normalise(Tensor raw, int height, int width)
-    {
-        using var cpu = raw.to(ScalarType.Float32).cpu().contiguous();
-        int h = (int)raw.shape[0], w = (int)raw.shape[1];
-        var small = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(cpu.bytes).ToArray();
-        var values = GC.AllocateUninitializedArray<float>(height * width); // every element is written by the resize
-        unsafe
-        {
-            fixed (float* source = small, target = values)
-            {
-                using var from = OpenCvSharp.Mat.FromPixelData(h, w, OpenCvSharp.MatType.CV_32FC1, (IntPtr)source);
-                using var to = OpenCvSharp.Mat.FromPixelData(height, width, OpenCvSharp.MatType.CV_32FC1, (IntPtr)target);
-                OpenCvSharp.Cv2.Resize(from, to, new OpenCvSharp.Size(width, height), interpolation: OpenCvSharp.InterpolationFlags.Linear);
-            }
-        }
-        return Renormalise(values) ? values : null;
-    }
-
-    private static bool Renormalise(float[] map)
-    {
-        float min = System.Numerics.Tensors.TensorPrimitives.Min(map), max = System.Numerics.Tensors.TensorPrimitives.Max(map);
-        // Constant up to float rounding, relative to the map's own scale (gradients through deep random nets are tiny).
-        if (!(max - min > 1e-6f * Math.Max(Math.Abs(max), Math.Abs(min))) || float.IsNaN(min) || float.IsNaN(max)) return false;
-        // (x - min) / (max - min) as one affine pass (OpenCV's is several times faster than two TensorPrimitives passes).
-        unsafe
-        {
-            fixed (float* values = map)
-            {
-                using var mat = OpenCvSharp.Mat.FromPixelData(1, map.Length, OpenCvSharp.MatType.CV_32FC1, (IntPtr)values);
-                mat.ConvertTo(mat, OpenCvSharp.MatType.CV_32FC1, 1.0 / (max - min), -min / (double)(max - min));
-                // The affine form rounds the ends to within 1e-9 of 0 and 1, on either side: clamp to [0, 1]. (Thresholds,
-                // not Cv2.Max/Min with a scalar, which take 60 times as long.)
-                OpenCvSharp.Cv2.Threshold(mat, mat, 0, 0, OpenCvSharp.ThresholdTypes.Tozero);
-                OpenCvSharp.Cv2.Threshold(mat, mat, 1, 1, OpenCvSharp.ThresholdTypes.Trunc);
-            }
-        }
-        return true;
     }
 
     private static CamMap ToCamMap(string layer, float[]? map, int height, int width) =>

@@ -13,6 +13,9 @@ namespace StreamAnalyzer.Pipeline.Explainers;
 /// <param name="IsConstant">The raw map was constant (e.g. the layer does not influence this detection).</param>
 public sealed record CamMap(string Layer, int Width, int Height, float[] Values, bool IsConstant)
 {
+    /// <summary>The map's deletion and insertion scores, where the explainer was asked for them (<see cref="CamExplainer.FaithfulnessSteps"/>).</summary>
+    public Faithfulness.FaithfulnessScore? Faithfulness { get; init; }
+
     /// <summary>The element-wise maximum of maps of one size (the combined view of several detections).</summary>
     public static CamMap Max(IReadOnlyList<CamMap> maps)
     {

@@ -6,7 +6,8 @@ namespace StreamAnalyzer.Pipeline.Sinks;
 /// <summary>
 /// One line of the pipeline's <c>--save-json</c>: <c>detect</c>'s schema plus <c>frame</c> (index in its source),
 /// <c>timestamp_ms</c>, <c>explained</c>, and for explained detections a <c>map</c> with the method and layer, the peak
-/// (original pixels) and the share of the map's mass inside the box.
+/// (original pixels), the share of the map's mass inside the box and, with <c>--cam-faithfulness</c>, its deletion and
+/// insertion AUC.
 /// </summary>
 public sealed record FrameRecord(
     [property: JsonPropertyName("source")] string Source,
@@ -31,7 +32,14 @@ public sealed record FrameRecord(
         [property: JsonPropertyName("method")] string Method,
         [property: JsonPropertyName("layer")] string Layer,
         [property: JsonPropertyName("peak")] float[] Peak,
-        [property: JsonPropertyName("mass_in_box")] double MassInBox);
+        [property: JsonPropertyName("mass_in_box")] double MassInBox,
+        [property: JsonPropertyName("faithfulness"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] FaithfulnessItem? Faithfulness);
+
+    /// <summary>Deletion and insertion AUC of a map (<c>--cam-faithfulness</c>; lower deletion and higher insertion are better).</summary>
+    public sealed record FaithfulnessItem(
+        [property: JsonPropertyName("deletion_auc")] double DeletionAuc,
+        [property: JsonPropertyName("insertion_auc")] double InsertionAuc,
+        [property: JsonPropertyName("steps")] int Steps);
 
     /// <summary>The record of an analysed frame.</summary>
     public static FrameRecord From(string source, AnalyzedFrame frame)
@@ -40,7 +48,8 @@ public sealed record FrameRecord(
         var stats = frame.MapStatistics;
         var items = r.Detections.Select((d, i) => new Item(d.Box.ToArray().Select(v => MathF.Round(v, 2)).ToArray(), d.ClassId, d.ClassName,
             MathF.Round(d.Confidence, 5),
-            stats is not null && i < stats.Count ? new MapItem(stats[i].Method, stats[i].Layer, [MathF.Round(stats[i].PeakX, 1), MathF.Round(stats[i].PeakY, 1)], Math.Round(stats[i].MassInBox, 4)) : null)).ToArray();
+            stats is not null && i < stats.Count ? new MapItem(stats[i].Method, stats[i].Layer, [MathF.Round(stats[i].PeakX, 1), MathF.Round(stats[i].PeakY, 1)], Math.Round(stats[i].MassInBox, 4),
+                stats[i].Faithfulness is { } f ? new FaithfulnessItem(Math.Round(f.DeletionAuc, 4), Math.Round(f.InsertionAuc, 4), f.Deletion.Count - 1) : null) : null)).ToArray();
         var t = r.Timings;
         var timings = new Dictionary<string, double>
         {

@@ -59,7 +59,7 @@ public sealed class RenderStage(PipelineOptions options, PipelineStatistics stat
                 var map = e.Maps[0];
                 var (px, py) = map.Peak();
                 var (sx, sy) = geometry.PointToSource(px, py);
-                return new MapStatistics(sx, sy, map.MassInside(e.Detection.InputBox), map.Layer, frame.Controls.Method);
+                return new MapStatistics(sx, sy, map.MassInside(e.Detection.InputBox), map.Layer, frame.Controls.Method, map.Faithfulness);
             }).ToArray();
             if (_held.Remove(source, out var old)) old.Dispose();
             // The top-K maps are combined (element-wise maximum) at the input's resolution, then mapped onto the frame once.
@@ -130,6 +130,10 @@ public sealed class RenderStage(PipelineOptions options, PipelineStatistics stat
         string text = string.Format(CultureInfo.InvariantCulture, "{0:0.0} fps  latency {1:0} ms  frame {2}{3}",
             fps, frame.Frame.AgeMs, frame.Frame.Index, counters.Dropped > 0 ? $"  dropped {counters.Dropped}" : "");
         if (frame.Explained) text += "  [explained]";
+        // --cam-faithfulness: the explained detections' mean deletion (lower is better) and insertion AUC.
+        var scored = frame.MapStatistics?.Where(m => m.Faithfulness is not null).Select(m => m.Faithfulness!).ToArray() ?? [];
+        if (scored.Length > 0)
+            text += string.Format(CultureInfo.InvariantCulture, "  del {0:0.00} ins {1:0.00}", scored.Average(f => f.DeletionAuc), scored.Average(f => f.InsertionAuc));
         double scale = Math.Max(0.4, image.Height / 900.0);
         var size = Cv2.GetTextSize(text, HersheyFonts.HersheySimplex, scale, 1, out int baseline);
         Cv2.Rectangle(image, new Rect(0, 0, size.Width + 8, size.Height + baseline + 8), new Scalar(0, 0, 0), -1);

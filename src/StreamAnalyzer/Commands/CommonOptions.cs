@@ -50,7 +50,7 @@ internal static class CommonOptions
     /// <summary>A CAM method flag (<c>--method</c> or <c>--cam-method</c>), checked when parsed.</summary>
     public static Option<string> CamMethodOption(string name) => new Option<string>(name)
     {
-        Description = "gradcam, gradcampp, xgradcam, hirescam, layercam, eigencam or odam",
+        Description = Pipeline.Explainers.Methods.CamMethods.Help,
         DefaultValueFactory = _ => "gradcam",
     }.Parses(m => Pipeline.Explainers.Methods.CamMethod.Parse(m));
 
@@ -60,6 +60,27 @@ internal static class CommonOptions
         Description = "what is differentiated: logit (class logit), prob (class probability), conf (objectness x class, or class alone without objectness)",
         DefaultValueFactory = _ => "logit",
     }.Parses(t => Pipeline.Explainers.Targets.CamTarget.Parse(t));
+
+    /// <summary>Seed of the perturbation methods' random masks and samples.</summary>
+    public static Option<int> Seed() => new Option<int>("--seed")
+    {
+        Description = "seed of the random masks and samples of drise and lime (and of the faithfulness scores' tie-breaking): the same seed gives the same maps",
+        DefaultValueFactory = _ => 0,
+    }.AtLeast(0);
+
+    /// <summary>Sample count of the perturbation methods.</summary>
+    public static Option<int> Samples() => new Option<int>("--samples")
+    {
+        Description = "drise: masks per image (default 500); lime: samples per image (default 300); scorecam: most activation channels used per layer (default 32). 0: the method's default",
+        DefaultValueFactory = _ => 0,
+    }.AtLeast(0);
+
+    /// <summary>Batch size of the perturbed images.</summary>
+    public static Option<int> PerturbationBatch() => new Option<int>("--perturbation-batch")
+    {
+        Description = "perturbed images per forward pass (drise, lime, scorecam, faithfulness scores)",
+        DefaultValueFactory = _ => 16,
+    }.InRange(1, 4096);
 
     /// <summary>Detections explained per image or frame.</summary>
     public static Option<int> TopK() => new Option<int>("--top-k")

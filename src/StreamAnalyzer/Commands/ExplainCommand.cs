@@ -4,7 +4,9 @@ using System.Text.Json;
 using OpenCvSharp;
 using StreamAnalyzer.Pipeline.Detection;
 using StreamAnalyzer.Pipeline.Explainers;
+using StreamAnalyzer.Pipeline.Explainers.Faithfulness;
 using StreamAnalyzer.Pipeline.Explainers.Methods;
+using StreamAnalyzer.Pipeline.Explainers.Perturbation;
 using StreamAnalyzer.Pipeline.Explainers.Targets;
 using StreamAnalyzer.Pipeline.Model;
 using StreamAnalyzer.Pipeline.Numpy;
@@ -21,8 +23,29 @@ internal static class ExplainCommand
     {
         var weights = CommonOptions.Weights();
         var source = new Option<string>("--source") { Description = "image file, folder of images, or glob", Required = true };
-        var method = CommonOptions.CamMethodOption("--method");
-        var layers = new Option<string>("--layers") { Description = "auto (the head input at each detection's level), neck (head inputs and the layers feeding them, fused) or layer indices, e.g. 74,75,76", DefaultValueFactory = _ => "auto" };
+        var method = new Option<string>("--method")
+        {
+            Description = $"{CamMethods.Help}. With --evaluate, several comma-separated (or all)",
+            DefaultValueFactory = _ => "gradcam",
+        }.Parses(m => Methods(m));
+        var layers = new Option<string[]>("--layers")
+        {
+            Description = "auto (the head input at each detection's level), neck (head inputs and the layers feeding them, fused) or layer indices, e.g. 74,75,76. " +
+                "With --evaluate it can be given several times (--layers auto --layers neck). Ignored by drise and lime, which explain the input",
+            DefaultValueFactory = _ => ["auto"],
+        };
+        var seed = CommonOptions.Seed();
+        var samples = CommonOptions.Samples();
+        var perturbationBatch = CommonOptions.PerturbationBatch();
+        var evaluate = new Option<bool>("--evaluate")
+        {
+            Description = "score every method x layers choice by deletion and insertion AUC against a random map, and write evaluation.csv, .json and .png",
+        };
+        var steps = new Option<int>("--steps")
+        {
+            Description = "steps of the deletion and insertion curves of --evaluate",
+            DefaultValueFactory = _ => FaithfulnessEvaluator.DefaultSteps,
+        }.InRange(1, 1000);
         var topK = CommonOptions.TopK();
         var target = CommonOptions.CamTargetOption("--target");
         var imgSize = CommonOptions.ImageSize();
@@ -40,27 +63,50 @@ internal static class ExplainCommand
         var command = new Command("explain", "Heatmaps of what the detector looks at for its top-K detections")
         {
             weights, source, method, layers, topK, target, imgSize, conf, iou, device, backend, saveNpy, alpha, inBox, project, name, existOk, noFuse,
+            seed, samples, perturbationBatch, evaluate, steps,
         };
         command.SetAction(p => CommandRunner.Run(() =>
         {
-            var camMethod = CamMethod.Parse(p.GetValue(method)!);
+            var methods = Methods(p.GetValue(method)!);
+            var layerChoices = p.GetValue(layers) is { Length: > 0 } given ? given : ["auto"];
+            if (!p.GetValue(evaluate) && (methods.Count > 1 || layerChoices.Length > 1))
+                return CommandRunner.Fail("several --method or --layers values are for --evaluate; explain with one of each");
             var camTarget = CamTarget.Parse(p.GetValue(target)!);
+            var progress = new PerturbationProgress();
+            var perturbation = new PerturbationOptions(p.GetValue(seed), p.GetValue(samples), p.GetValue(perturbationBatch), progress).Validated();
             var options = new DetectorOptions(p.GetValue(imgSize), new NmsOptions(p.GetValue(conf), p.GetValue(iou)), ComputeDevice.Resolve(p.GetValue(device)),
                 Backend: p.GetValue(backend));
             var files = ImageFiles.Resolve(p.GetValue(source)!);
             using var detector = new Detector(YoloModel.Load(p.GetValue(weights)!.FullName, fuse: !p.GetValue(noFuse)), options, ownsModel: true);
-            var explainer = new CamExplainer(detector.Model, camMethod, camTarget, LayerSelection.Parse(p.GetValue(layers)!, detector.Model));
+            var selections = layerChoices.Select(l => LayerSelection.Parse(l, detector.Model)).ToArray();
             string outDir = OutputFolder.Create(p.GetValue(project)!, p.GetValue(name)!, p.GetValue(existOk));
+            if (p.GetValue(evaluate))
+            {
+                var evaluation = new ExplainEvaluation(detector, methods.Select(CamMethods.Create).ToArray(), camTarget, selections, perturbation, p.GetValue(steps), p.GetValue(topK), progress);
+                return evaluation.Run(files, outDir);
+            }
+            var explainer = new CamExplainer(detector.Model, CamMethods.Create(methods[0]), camTarget, selections[0], perturbation);
             int failures = 0;
             foreach (var file in files)
             {
-                if (!ExplainImage(file, detector, explainer, p.GetValue(topK), outDir, p.GetValue(saveNpy), p.GetValue(alpha), p.GetValue(inBox)))
+                if (!progress.Follow($"{explainer.Method.Name}: {Path.GetFileName(file)}",
+                        () => ExplainImage(file, detector, explainer, p.GetValue(topK), outDir, p.GetValue(saveNpy), p.GetValue(alpha), p.GetValue(inBox))))
                     failures++;
             }
             Console.WriteLine($"results saved to {outDir}");
             return failures == 0 ? 0 : CommandRunner.Fail($"{failures} of {files.Count} image(s) could not be read");
         }));
         return command;
+    }
+
+    // "all" or a comma-separated list of registered method names.
+    private static IReadOnlyList<string> Methods(string text)
+    {
+        if (text.Trim().Equals("all", StringComparison.OrdinalIgnoreCase)) return CamMethods.All.Select(e => e.Name).ToArray();
+        var names = text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (names.Length == 0) throw new UserInputException($"--method: name at least one of {CamMethods.Names}");
+        foreach (var n in names) CamMethods.Create(n);
+        return names.Select(n => CamMethods.Create(n).Name).Distinct().ToArray();
     }
 
     private static string Ms(double ms) => ms.ToString("0.0", CultureInfo.InvariantCulture) + " ms";

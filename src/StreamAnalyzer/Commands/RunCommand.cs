@@ -4,7 +4,9 @@ using System.Runtime.InteropServices;
 using Spectre.Console;
 using StreamAnalyzer.Pipeline.Application;
 using StreamAnalyzer.Pipeline.Detection;
+using StreamAnalyzer.Pipeline.Explainers.Faithfulness;
 using StreamAnalyzer.Pipeline.Explainers.Methods;
+using StreamAnalyzer.Pipeline.Explainers.Perturbation;
 using StreamAnalyzer.Pipeline.Explainers.Targets;
 using StreamAnalyzer.Pipeline.Runtime;
 using StreamAnalyzer.Pipeline.Sinks;
@@ -40,6 +42,13 @@ internal static class RunCommand
         var topK = CommonOptions.TopK();
         var layers = new Option<string>("--layers") { Description = "auto, neck, or layer indices / submodule paths", DefaultValueFactory = _ => "auto" };
         var alpha = CommonOptions.Alpha();
+        var camFaithfulness = new Option<bool>("--cam-faithfulness")
+        {
+            Description = $"score every explained detection's map by deletion and insertion AUC ({FaithfulnessEvaluator.CheapSteps} steps each, {2 * (FaithfulnessEvaluator.CheapSteps + 1)} extra forward passes per map): in the JSON lines and the overlay",
+        };
+        var seed = CommonOptions.Seed();
+        var samples = CommonOptions.Samples();
+        var perturbationBatch = CommonOptions.PerturbationBatch();
         var noOverlay = new Option<bool>("--no-overlay") { Description = "no fps/latency text on the frames" };
         var save = new Option<string?>("--save") { Description = "annotated output: an .mp4 for one video source, else a folder (one file per source)" };
         var saveHeatmap = new Option<bool>("--save-heatmap") { Description = "draw the heatmap in --save outputs (--save-heatmap false: boxes only; the window and web view keep theirs)", DefaultValueFactory = _ => true };
@@ -67,6 +76,7 @@ internal static class RunCommand
             weights, source, batch, workers, batchTimeout, vidStride, camMethod, camEvery, camHold,
             camTarget, topK, layers, alpha, noOverlay, save, saveHeatmap, saveJson, saveTxt, saveConf, config, noFuse,
             viewImg, view, serve, serveToken, duration, maxStaleness, openTimeout, stallTimeout, maxReconnects,
+            camFaithfulness, seed, samples, perturbationBatch,
         };
         detection.AddTo(command, 2);
         command.SetAction((p, token) => CommandRunner.RunAsync(async _ =>
@@ -92,6 +102,8 @@ internal static class RunCommand
             {
                 Fuse = !p.GetValue(noFuse), Save = p.GetValue(save), SaveHeatmap = p.GetValue(saveHeatmap), SaveJson = p.GetValue(saveJson),
                 SaveTxt = p.GetValue(saveTxt), SaveConf = p.GetValue(saveConf),
+                Perturbation = new PerturbationOptions(p.GetValue(seed), p.GetValue(samples), p.GetValue(perturbationBatch)).Validated(),
+                FaithfulnessSteps = p.GetValue(camFaithfulness) ? FaithfulnessEvaluator.CheapSteps : 0,
             };
             var serving = p.GetResult(serve) is null ? null : WebView.ServeOptions.Parse(p.GetValue(serve),
                 p.GetValue(serveToken) ?? Environment.GetEnvironmentVariable(WebView.ServeOptions.TokenVariable));

@@ -23,7 +23,7 @@ public class ControlBoardTests
     [InlineData("{\"conf\": 1.5}", "conf must be between 0 and 1")]
     [InlineData("{\"alpha\": -0.1}", "alpha must be between 0 and 1")]
     [InlineData("{\"classes\": [1, 3]}", "class 3 does not exist (the model has classes 0 to 2)")]
-    [InlineData("{\"method\": \"scorecam\"}", "method 'scorecam': not a CAM method")]
+    [InlineData("{\"method\": \"smoothgrad\"}", "method 'smoothgrad': not a CAM method")]
     [InlineData("{\"target\": \"area\"}", "target 'area': not a target")]
     [InlineData("{\"layers\": \"999\"}", "'999': not a layer index")]
     [InlineData("{\"method\": \"odam\", \"layers\": \"999\"}", "'999': not a layer index")]

@@ -134,14 +134,7 @@ public class FamilySanityTests(ITestOutputHelper output)
     {
         using var detector = Load(folder, checkpoint);
         using var randomised = Load(folder, checkpoint);
-        string head = $"model.{randomised.Model.HeadIndex}.";
-        // A generator of its own: tests running beside this one draw from (and seed) the global one.
-        using var generator = new Generator(7);
-        using (no_grad())
-        {
-            foreach (var (name, p) in randomised.Model.named_parameters())
-                if (name.StartsWith(head, StringComparison.Ordinal)) p.copy_(randn(p.shape, dtype: p.dtype, generator: generator) * p.std());
-        }
+        HeadWeights.Randomise(randomised.Model, 7);
         using var frame = Image("val-00000.jpg");
         var detections = detector.Detect(frame).Detections.Take(3).ToArray();
         foreach (var method in new[] { "gradcam", "xgradcam", "gradcampp" })

@@ -219,7 +219,7 @@ public class BadInputTests
     [InlineData("run", "--conf-thres", "2", "--conf-thres must be between 0 and 1, got 2")]
     [InlineData("detect", "--img-size", "0", "--img-size must be between 1 and 16384, got 0")]
     [InlineData("detect", "--img-size", "-320", "--img-size must be between 1 and 16384, got -320")]
-    [InlineData("run", "--cam-method", "scorecam", "--cam-method 'scorecam': not a CAM method; choose one of gradcam")]
+    [InlineData("run", "--cam-method", "smoothgrad", "--cam-method 'smoothgrad': not a CAM method; choose one of gradcam")]
     [InlineData("run", "--alpha", "1.5", "--alpha must be between 0 and 1, got 1.5")]
     public void OptionValuesOutOfRangeAreOneLineNamingTheFlag(string command, string flag, string value, string message)
     {

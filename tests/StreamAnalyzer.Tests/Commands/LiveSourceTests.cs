@@ -99,16 +99,7 @@ public class LiveSourceTests
             using var run = Process.Start(psi)!;
             var stderr = run.StandardError.ReadToEndAsync();
             _ = run.StandardOutput.ReadToEndAsync();
-            Thread.Sleep(7000);
-            string shot = dir.File("screen.png");
-            using (var grab = Process.Start("ffmpeg", ["-v", "error", "-y", "-f", "x11grab", "-video_size", "800x600", "-i", $":{display}", "-frames:v", "1", shot]))
-                grab.WaitForExit();
-            Assert.True(run.WaitForExit(TimeSpan.FromSeconds(60)), "the run did not end");
-            Assert.True(run.ExitCode == 0, stderr.Result);
-
             // JET's middle band (cyan, green, yellow) brings bright green that the purple source image does not have.
-            using var screen = Cv2.ImRead(shot);
-            using var source = Cv2.ImRead(still);
             double Green(Mat m)
             {
                 var channels = Cv2.Split(m);
@@ -117,10 +108,29 @@ public class LiveSourceTests
                 foreach (var c in channels) c.Dispose();
                 return Cv2.CountNonZero(mask);
             }
-            double window = source.Width * source.Height;
-            // The map is blended only where it is hot, so the green band covers a few percent of the picture.
-            Assert.True(Green(screen) > Green(source) + 0.02 * window,
-                $"expected a heatmap in the window: {Green(screen)} bright-green pixels on screen, {Green(source)} in the image");
+            using var source = Cv2.ImRead(still);
+            double window = source.Width * source.Height, sourceGreen = Green(source);
+            // The map is blended only where it is hot, so the green band covers a few percent of the picture. On a busy
+            // machine the window can take a while to show its first explained frame: the screen is read every second
+            // while the run lasts, until it shows the map.
+            string shot = dir.File("screen.png");
+            double best = 0;
+            while (!run.HasExited && best <= sourceGreen + 0.02 * window)
+            {
+                Thread.Sleep(1000);
+                string attempt = dir.File("attempt.png");
+                using (var grab = Process.Start("ffmpeg", ["-v", "error", "-y", "-f", "x11grab", "-video_size", "800x600", "-i", $":{display}", "-frames:v", "1", attempt]))
+                    grab.WaitForExit();
+                using var screen = Cv2.ImRead(attempt);
+                if (screen.Empty()) continue;
+                double green = Green(screen);
+                if (green <= best) continue;
+                best = green;
+                File.Copy(attempt, shot, overwrite: true);
+            }
+            Assert.True(run.WaitForExit(TimeSpan.FromSeconds(60)), "the run did not end");
+            Assert.True(run.ExitCode == 0, stderr.Result);
+            Assert.True(best > sourceGreen + 0.02 * window, $"expected a heatmap in the window: at best {best} bright-green pixels on screen, {sourceGreen} in the image");
             File.Copy(shot, Path.Combine(Path.GetTempPath(), "stream-analyzer-window.png"), overwrite: true);
         }
         finally
