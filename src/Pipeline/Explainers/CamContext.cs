@@ -24,7 +24,6 @@ public sealed class CamContext
         Level = level;
         _activations = activations;
         _gradients = gradients;
-        Perturbation = perturbation;
         Rerun = new PerturbedScoring(model, perturbation, onnx);
     }
 
@@ -47,7 +46,7 @@ public sealed class CamContext
     public int Level { get; }
 
     /// <summary>Seed, sample count and batch size for methods that perturb the input.</summary>
-    public PerturbationOptions Perturbation { get; }
+    public PerturbationOptions Perturbation => Rerun.Options;
 
     /// <summary>Runs the model again on perturbed inputs, in batches, and scores detections in them.</summary>
     public PerturbedScoring Rerun { get; }

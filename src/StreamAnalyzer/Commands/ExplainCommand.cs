@@ -105,7 +105,6 @@ internal static class ExplainCommand
         if (text.Trim().Equals("all", StringComparison.OrdinalIgnoreCase)) return CamMethods.All.Select(e => e.Name).ToArray();
         var names = text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         if (names.Length == 0) throw new UserInputException($"--method: name at least one of {CamMethods.Names}");
-        foreach (var n in names) CamMethods.Create(n);
         return names.Select(n => CamMethods.Create(n).Name).Distinct().ToArray();
     }
 

@@ -88,13 +88,9 @@ public sealed class FaithfulnessEvaluator(YoloModel model, PerturbationOptions o
         int height = (int)input.shape[1], width = (int)input.shape[2];
         using var hwc = input.to(ScalarType.Float32).permute(1, 2, 0).contiguous().cpu();
         var pixels = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(hwc.bytes).ToArray();
-        using var source = Mat.FromPixelData(height, width, MatType.CV_32FC3, pixels);
-        using var blurred = new Mat();
-        double sigma = Math.Min(height, width) / 10.0;
-        Cv2.GaussianBlur(source, blurred, new OpenCvSharp.Size(0, 0), sigma);
-        blurred.GetArray(out Vec3f[] result);
-        var flat = new float[result.Length * 3];
-        for (int i = 0; i < result.Length; i++) (flat[i * 3], flat[i * 3 + 1], flat[i * 3 + 2]) = (result[i].Item0, result[i].Item1, result[i].Item2);
-        return tensor(flat).view(height, width, 3).permute(2, 0, 1).unsqueeze(0).to(input.device).to(input.dtype);
+        // Blurred in place: the Mat wraps the array the tensor is then made from.
+        using (var image = Mat.FromPixelData(height, width, MatType.CV_32FC3, pixels))
+            Cv2.GaussianBlur(image, image, new OpenCvSharp.Size(0, 0), Math.Min(height, width) / 10.0);
+        return tensor(pixels).view(height, width, 3).permute(2, 0, 1).unsqueeze(0).to(input.device).to(input.dtype);
     }
 }

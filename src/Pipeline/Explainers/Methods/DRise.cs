@@ -66,7 +66,7 @@ public sealed class DRise : CamMethod
                 return smooth[i, .., dy..(dy + height), dx..(dx + width)];
             })).to(input.device);
             return input * masks.to(input.dtype);
-        }, detections.Select(d => d.Target).ToArray(), DetectionMatch.DRise, (_, _, scores) =>
+        }, detections.Select(d => d.Target).ToArray(), DetectionMatch.DRise, scores =>
         {
             var flat = masks!.view(masks.shape[0], -1);
             saliency.add_(scores.to(input.device).matmul(flat));

@@ -38,10 +38,9 @@ public sealed class ScoreCam : CamMethod
         int count = (int)Math.Min(context.Perturbation.SamplesFor(DefaultChannels), channels);
         var chosen = activations[.., y1..y2, x1..x2].mean([1, 2]).topk(count).indexes;
         var selected = activations.index_select(0, chosen);
-        var scoring = context.Rerun;
         var input = context.Input.unsqueeze(0);
         // Image 0 is the blank input the scores are measured against; image k >= 1 is masked by channel k - 1.
-        var scores = scoring.Score(count + 1, (start, n) =>
+        var scores = context.Rerun.Score(count + 1, (start, n) =>
         {
             var images = new List<Tensor>();
             int from = Math.Max(start, 1) - 1, to = start + n - 1;

@@ -48,8 +48,7 @@ public static class DetectionMatching
             var x2 = hi[.., .., 0].clamp_max(b.X2);
             var y2 = hi[.., .., 1].clamp_max(b.Y2);
             var inter = (x2 - x1).clamp_min(0) * (y2 - y1).clamp_min(0);
-            double targetArea = Math.Max(0, b.X2 - b.X1) * Math.Max(0, b.Y2 - b.Y1);
-            var iou = inter / (area + targetArea - inter).clamp_min(1e-9);
+            var iou = inter / (area + b.Area - inter).clamp_min(1e-9);
             var classScore = classes[.., .., t.ClassId];
             Tensor score;
             if (match == DetectionMatch.Refound)

@@ -18,12 +18,12 @@ public sealed class PerturbedScoring(YoloModel model, PerturbationOptions option
     /// <summary>
     /// Scores <paramref name="targets"/> in <paramref name="count"/> perturbed images, made
     /// <see cref="PerturbationOptions.BatchSize"/> at a time by <paramref name="makeBatch"/>(start, n) as
-    /// (n, 3, H, W) tensors on the model's device. <paramref name="consume"/>(start, batch, scores) sees each batch
-    /// with its (targets, n) CPU scores before the batch is disposed (to accumulate masks without keeping them).
+    /// (n, 3, H, W) tensors on the model's device. <paramref name="consume"/> sees each batch's (targets, n) CPU
+    /// scores before the batch is disposed (to accumulate masks without keeping them).
     /// Returns the scores, [target][image].
     /// </summary>
     public float[][] Score(int count, Func<int, int, Tensor> makeBatch, IReadOnlyList<Detection.Detection> targets, DetectionMatch match,
-        Action<int, Tensor, Tensor>? consume = null)
+        Action<Tensor>? consume = null)
     {
         var scores = targets.Select(_ => new float[count]).ToArray();
         using var grad = no_grad();
@@ -36,7 +36,7 @@ public sealed class PerturbedScoring(YoloModel model, PerturbationOptions option
             var s = DetectionMatching.Scores(pred, model.Layout, targets, match);
             var values = s.data<float>().ToArray();
             for (int t = 0; t < targets.Count; t++) Array.Copy(values, t * n, scores[t], start, n);
-            consume?.Invoke(start, batch, s);
+            consume?.Invoke(s);
             Options.Progress?.Report((double)(start + n) / count);
         }
         return scores;
