@@ -10,6 +10,10 @@ var root = new RootCommand("StreamAnalyzer: YOLO detections (YOLOv7, YOLOv5, YOL
     ExplainCommand.Create(),
     BenchCommand.Create(),
     RunCommand.Create(),
+    CamerasCommand.Create(),
+    WorkerCommand.Create(),
+    ResultsCommand.Create(),
+    ClusterCommand.Create(),
 };
 ParseResult parse;
 try

@@ -80,6 +80,22 @@ public static class CliProcess
             throw new TimeoutException($"stderr never matched /{pattern}/ (exited: {_process.HasExited}):\n{StdErr}");
         }
 
+        /// <summary>Kills the program as a crash or a lost machine does (SIGKILL: nothing is finished).</summary>
+        public void Kill()
+        {
+            using (var kill = Process.Start("kill", ["-s", "KILL", _process.Id.ToString()])) kill.WaitForExit();
+            _process.WaitForExit();
+        }
+
+        /// <summary>Sends SIGTERM (a service manager stopping it) and waits for the exit code.</summary>
+        public int Terminate(TimeSpan timeout)
+        {
+            using (var term = Process.Start("kill", ["-s", "TERM", _process.Id.ToString()])) term.WaitForExit();
+            if (!_process.WaitForExit(timeout)) throw new TimeoutException("the program did not end after SIGTERM:\n" + StdErr);
+            _process.WaitForExit();
+            return _process.ExitCode;
+        }
+
         /// <summary>Sends SIGINT (Ctrl+C) and waits for the exit code.</summary>
         public int Interrupt(TimeSpan timeout)
         {

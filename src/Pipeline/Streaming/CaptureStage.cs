@@ -80,9 +80,15 @@ public sealed class CaptureStage(IReadOnlyList<SourceCatalog.Entry> sources, Pip
         {
             statistics.SourceStateChanged(index, SourceState.Running);
             SourceOpened?.Invoke(index, source);
-            long frameIndex = 0;
+            long frameIndex = options.FirstFrame;
             try
             {
+                // Resuming: the frames before the first number were analysed elsewhere.
+                for (long k = 0; k < options.FirstFrame && !stop.IsCancellationRequested; k++)
+                {
+                    if (!source.TryRead(out var skipped, out _)) break;
+                    skipped.Dispose();
+                }
                 while (!stop.IsCancellationRequested)
                 {
                     bool got;
@@ -177,7 +183,7 @@ public sealed class CaptureStage(IReadOnlyList<SourceCatalog.Entry> sources, Pip
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var live = options.Live;
         var backoff = live.InitialBackoff;
-        long frameIndex = 0;
+        long frameIndex = options.FirstFrame;
         bool everConnected = false;
         int failures = 0;
         try

@@ -47,4 +47,10 @@ public sealed record PipelineOptions
 
     /// <summary>File sources read at the same time (so batches can mix sources).</summary>
     public int MaxOpenSources { get; init; } = 4;
+
+    /// <summary>
+    /// The number given to the first frame of each source (a camera resumed on another machine goes on from the last
+    /// number its results reached); a file source skips that many frames first, so numbers keep meaning positions.
+    /// </summary>
+    public long FirstFrame { get; init; }
 }

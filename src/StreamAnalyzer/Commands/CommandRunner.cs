@@ -23,6 +23,10 @@ internal static class CommandRunner
         {
             return Fail(e.Message);
         }
+        catch (NATS.Client.Core.NatsException e)
+        {
+            return Fail($"NATS: {e.Message}");
+        }
         catch (AggregateException e) when (e.Flatten().InnerExceptions.All(i => i is IOException or UserInputException))
         {
             foreach (var inner in e.Flatten().InnerExceptions.Select(i => i.Message).Distinct()) Console.Error.WriteLine($"error: {inner}");

@@ -100,6 +100,24 @@ public class AnalysisPipelineTests
         Assert.Equal(workers, pipeline.Workers);
     }
 
+    [SkippableFact]
+    public async Task AFileResumedAtAFrameNumberSkipsToThatPosition()
+    {
+        // A camera moved to another worker goes on from its last stored frame: a file source must deliver the frame
+        // at position N as frame number N (the synthetic frames carry their position in the blue channel).
+        var issued = new List<Mat>();
+        var seen = new List<(long Index, byte Blue)>();
+        var sink = new RecordingSink(f => seen.Add((f.Frame.Index, f.Frame.Image.At<Vec3b>(90, 120).Item0)));
+        var pipeline = new AnalysisPipeline(Detector, null, new PipelineOptions { FirstFrame = 7 });
+
+        await pipeline.RunAsync([Source("a", 20, issued)], [sink], CancellationToken.None);
+
+        Assert.Equal(Enumerable.Range(7, 13).Select(i => (long)i), seen.Select(s => s.Index));
+        Assert.All(seen, s => Assert.Equal(s.Index, s.Blue));
+        Assert.Equal(20, issued.Count);
+        Assert.All(issued, m => Assert.True(m.IsDisposed));
+    }
+
     [Fact]
     public void BeforeTwoFramesThereIsNoSteadyRate()
     {

@@ -1,0 +1,133 @@
+using StreamAnalyzer.Pipeline.Application;
+using StreamAnalyzer.Pipeline.Runtime;
+using StreamAnalyzer.Pipeline.Streaming;
+
+namespace StreamAnalyzer.Cluster;
+
+/// <summary>
+/// One camera on a worker: its pipeline (an <see cref="AnalysisSession"/> with local JSON lines and, if asked, a
+/// recording) and its <see cref="ResultPublisher"/>, from the claim of its lease until it is stopped.
+/// </summary>
+public sealed class CameraRun : IAsyncDisposable
+{
+    private readonly CancellationTokenSource _stop = new(), _abort = new();
+    private readonly Action<string>? _log;
+    private readonly Task _run;
+    private AnalysisSession? _session;
+    private volatile string _state = "starting";
+    private volatile string? _error;
+
+    /// <summary>Starts <paramref name="camera"/> (the model loads in the background).</summary>
+    /// <param name="camera">The camera's settings and their revision.</param>
+    /// <param name="leaseRevision">The revision of the lease the worker holds.</param>
+    /// <param name="firstFrame">The number its first frame gets (one past the last stored result).</param>
+    /// <param name="publisher">Where its records go.</param>
+    /// <param name="outputFolder">Where its local outputs go.</param>
+    /// <param name="log">Progress lines.</param>
+    public CameraRun(CameraRegistry.Entry camera, ulong leaseRevision, long firstFrame, ResultPublisher publisher, string outputFolder, Action<string>? log)
+    {
+        Camera = camera;
+        LeaseRevision = leaseRevision;
+        FirstFrame = firstFrame;
+        Publisher = publisher;
+        _log = log;
+        Since = DateTimeOffset.UtcNow;
+        _run = Task.Run(() => RunAsync(outputFolder));
+    }
+
+    /// <summary>The camera and the revision of its settings.</summary>
+    public CameraRegistry.Entry Camera { get; }
+
+    /// <summary>The camera's name.</summary>
+    public string Name => Camera.Spec.Name;
+
+    /// <summary>The lease's current revision (changes at each renewal).</summary>
+    public ulong LeaseRevision { get; set; }
+
+    /// <summary>When the lease was last renewed.</summary>
+    public DateTimeOffset Renewed { get; set; } = DateTimeOffset.UtcNow;
+
+    /// <summary>When the worker took the camera.</summary>
+    public DateTimeOffset Since { get; }
+
+    /// <summary>The number of its first frame.</summary>
+    public long FirstFrame { get; }
+
+    /// <summary>Its results publisher.</summary>
+    public ResultPublisher Publisher { get; }
+
+    /// <summary>True once the pipeline has ended (a file that finished, a failure).</summary>
+    public bool Ended => _run.IsCompleted;
+
+    private async Task RunAsync(string outputFolder)
+    {
+        try
+        {
+            var plan = Camera.Spec.ToPlan(FirstFrame, outputFolder);
+            Directory.CreateDirectory(Path.GetDirectoryName(plan.SaveJson!)!);
+            _session = AnalysisSession.Open(plan, line => _log?.Invoke($"{Name}: {line}"));
+            _session.Add(Publisher);
+            _state = "running";
+            _log?.Invoke($"{Name}: started from frame {FirstFrame} ({Camera.Spec.Source}); local results in {plan.SaveJson}");
+            await _session.RunAsync(_stop.Token, _abort.Token);
+            if (!_session.Statistics.SourceErrors.IsEmpty)
+            {
+                _error = string.Join("; ", _session.Statistics.SourceErrors);
+                _state = "failed";
+                _log?.Invoke($"{Name}: {_error}");
+            }
+            else
+            {
+                _state = _stop.IsCancellationRequested ? "stopped" : "finished";
+            }
+        }
+        catch (Exception e) when (e is UserInputException or Pipeline.Model.ArchitectureException or Pipeline.Checkpoints.CheckpointException)
+        {
+            _error = e.Message;
+            _state = "failed";
+            Publisher.Dispose();
+            _log?.Invoke($"{Name}: cannot start: {e.Message}");
+        }
+    }
+
+    /// <summary>What the worker reports about it.</summary>
+    public CameraReport Report()
+    {
+        string state = _state;
+        var stats = _session?.Statistics;
+        var source = stats is not null && stats.Sources.TryGetValue(0, out var counters) ? counters : null;
+        if (state == "running" && source is not null)
+            state = source.State switch { SourceState.Reconnecting => "reconnecting", SourceState.Connecting => "connecting", _ => state };
+        return new CameraReport
+        {
+            Camera = Name, State = state, Error = _error ?? (state == "reconnecting" ? source?.LastError : null),
+            Fps = Math.Round(source?.RecentFps ?? 0, 2), Frames = stats?.Processed ?? 0, Dropped = stats?.Dropped ?? 0,
+            Published = Publisher.Published, Pending = Publisher.Pending, FirstFrame = FirstFrame, Since = Since,
+        };
+    }
+
+    /// <summary>
+    /// Stops the camera: the pipeline finishes its local outputs, then what is queued is published (up to
+    /// <paramref name="drain"/>), unless <paramref name="abandonResults"/> (another worker holds the camera now).
+    /// </summary>
+    public async Task StopAsync(bool abandonResults, TimeSpan drain)
+    {
+        if (abandonResults) await Publisher.AbandonAsync();
+        await _stop.CancelAsync();
+        if (await Task.WhenAny(_run, Task.Delay(TimeSpan.FromSeconds(20))) != _run)
+        {
+            await _abort.CancelAsync();
+            await _run;
+        }
+        if (!abandonResults) await Publisher.DrainAsync(drain);
+    }
+
+    /// <inheritdoc/>
+    public async ValueTask DisposeAsync()
+    {
+        if (!_run.IsCompleted) await StopAsync(abandonResults: false, TimeSpan.FromSeconds(5));
+        _session?.Dispose();
+        _stop.Dispose();
+        _abort.Dispose();
+    }
+}

@@ -1,0 +1,124 @@
+using System.Diagnostics;
+using System.Net.Sockets;
+using System.Text.Json;
+using static StreamAnalyzer.Cli.Tests.ChildProcesses;
+
+namespace StreamAnalyzer.Cli.Tests.Cluster;
+
+/// <summary>
+/// Real <c>nats-server</c> processes with JetStream on loopback: one node, or a cluster of three whose nodes can be
+/// stopped and started again. Each node keeps its store in a folder of its own, removed at the end.
+/// </summary>
+public sealed class NatsCluster : IDisposable
+{
+    private readonly string _folder = Directory.CreateTempSubdirectory("sa-nats-").FullName;
+    private readonly Node[] _nodes;
+
+    private sealed record Node(string Name, int ClientPort, int ClusterPort, int MonitorPort, string Config)
+    {
+        public Process? Process { get; set; }
+    }
+
+    /// <param name="size">1, or 3 for a cluster.</param>
+    /// <param name="extraConfig">Added to every node's configuration (authorization, TLS).</param>
+    public NatsCluster(int size, string extraConfig = "")
+    {
+        Media.Need("nats-server");
+        _nodes = Enumerable.Range(1, size).Select(i => (Name: $"n{i}", Client: FreePort(), Cluster: FreePort(), Monitor: FreePort()))
+            .ToArray() is var ports
+            ? ports.Select(p => new Node(p.Name, p.Client, p.Cluster, p.Monitor, Path.Combine(_folder, p.Name + ".conf"))).ToArray()
+            : [];
+        string routes = string.Join(", ", _nodes.Select(n => $"\"nats-route://127.0.0.1:{n.ClusterPort}\""));
+        foreach (var node in _nodes)
+        {
+            string cluster = size > 1 ? $"cluster {{\n  name: sa-test\n  listen: 127.0.0.1:{node.ClusterPort}\n  routes: [{routes}]\n}}\n" : "";
+            File.WriteAllText(node.Config, $"server_name: {node.Name}\nlisten: 127.0.0.1:{node.ClientPort}\nhttp: 127.0.0.1:{node.MonitorPort}\n" +
+                $"jetstream {{\n  store_dir: \"{Path.Combine(_folder, node.Name)}\"\n}}\n{cluster}{extraConfig}\n");
+        }
+        for (int i = 0; i < _nodes.Length; i++) Start(i);
+        WaitUntilReady();
+    }
+
+    /// <summary>Every node's client URL, comma-separated (what a client is given).</summary>
+    public string Url => string.Join(",", _nodes.Select(n => $"nats://127.0.0.1:{n.ClientPort}"));
+
+    /// <summary>One node's client URL.</summary>
+    public string NodeUrl(int i) => $"nats://127.0.0.1:{_nodes[i].ClientPort}";
+
+    /// <summary>The folder of the test's files.</summary>
+    public string Folder => _folder;
+
+    public void Start(int i)
+    {
+        var node = _nodes[i];
+        node.Process = ChildProcesses.Start("nats-server", "-c", node.Config);
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (!Accepts(node.ClientPort))
+        {
+            if (node.Process.HasExited || DateTime.UtcNow > deadline)
+                throw new InvalidOperationException($"nats-server {node.Name} did not start:\n{string.Join("\n", Output.TakeLast(30))}");
+            Thread.Sleep(100);
+        }
+    }
+
+    /// <summary>Stops a node as a crash does (SIGKILL).</summary>
+    public void Kill(int i)
+    {
+        if (_nodes[i].Process is { } p) Stop(p);
+        _nodes[i].Process = null;
+    }
+
+    /// <summary>Waits until JetStream answers on every running node (a cluster has elected its meta leader).</summary>
+    public void WaitUntilReady()
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        foreach (var node in _nodes.Where(n => n.Process is not null))
+        {
+            while (true)
+            {
+                try
+                {
+                    using var jsz = JsonDocument.Parse(http.GetStringAsync($"http://127.0.0.1:{node.MonitorPort}/jsz").Result);
+                    bool ready = _nodes.Length == 1 || (jsz.RootElement.TryGetProperty("meta_cluster", out var meta)
+                        && meta.TryGetProperty("leader", out var leader) && leader.GetString() is { Length: > 0 });
+                    if (ready) break;
+                }
+                catch (Exception e) when (e is AggregateException or HttpRequestException or JsonException)
+                {
+                }
+                if (DateTime.UtcNow > deadline) throw new InvalidOperationException($"JetStream on {node.Name} not ready in 60 s:\n{string.Join("\n", Output.TakeLast(30))}");
+                Thread.Sleep(250);
+            }
+        }
+    }
+
+    private static int FreePort()
+    {
+        var listener = new TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        int port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        return port;
+    }
+
+    private static bool Accepts(int port)
+    {
+        try
+        {
+            using var client = new TcpClient();
+            client.Connect(System.Net.IPAddress.Loopback, port);
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+    }
+
+    public void Dispose()
+    {
+        for (int i = 0; i < _nodes.Length; i++) Kill(i);
+        try { Directory.Delete(_folder, recursive: true); } catch (IOException) { }
+    }
+}
