@@ -37,7 +37,7 @@ public static class NativeLibraries
         catch (Exception e) when (e is NotSupportedException or TypeInitializationException or DllNotFoundException)
         {
             throw new UserInputException("libtorch (TorchSharp's native runtime) cannot be loaded: " + Innermost(e).Message +
-                " - rebuild with `dotnet build` so the build can prepare it for this system (see README, Platform notes)", e);
+                " - rebuild with `dotnet build` so the build can prepare it for this system (see README, Platform notes); a build made with -p:TorchBackend=system needs the libtorch folder of an installed PyTorch (site-packages/torch/lib) on LD_LIBRARY_PATH", e);
         }
     }
 
