@@ -55,7 +55,9 @@ public sealed class BucketMirror<T> : IAsyncDisposable where T : class
                 {
                     var target = replayed ? _items : fresh;
                     if (entry.Operation == NatsKVOperation.Put && ClusterJson.Read<T>(entry.Value) is { } value)
-                        target[entry.Key] = new Item(value, entry.Revision, DateTimeOffset.UtcNow);
+                        // Replayed values carry their write time (so an old lease is not taken for a fresh one);
+                        // new writes are stamped on arrival (no clock of another machine involved).
+                        target[entry.Key] = new Item(value, entry.Revision, replayed ? DateTimeOffset.UtcNow : Earliest(entry.Created, DateTimeOffset.UtcNow));
                     else
                         target.TryRemove(entry.Key, out _);
                     if (entry.Delta == 0) Swap();
@@ -79,6 +81,8 @@ public sealed class BucketMirror<T> : IAsyncDisposable where T : class
             }
         }
     }
+
+    private static DateTimeOffset Earliest(DateTimeOffset a, DateTimeOffset b) => a < b ? a : b;
 
     /// <inheritdoc/>
     public async ValueTask DisposeAsync()

@@ -21,8 +21,10 @@ public sealed class CameraRegistry(INatsKVStore bucket)
             return;
         }
         var created = await bucket.TryCreateAsync(spec.Name, bytes, cancellationToken: cancel);
-        if (!created.Success)
+        if (created.Success) return;
+        if (created.Error is NatsKVCreateException)
             throw new UserInputException($"camera '{spec.Name}' exists already (remove it first, or add it again with --replace)");
+        throw created.Error;
     }
 
     /// <summary>Removes a camera; its worker stops it within seconds.</summary>

@@ -44,6 +44,18 @@ public sealed class CameraRun : IAsyncDisposable
     /// <summary>The lease's current revision (changes at each renewal).</summary>
     public ulong LeaseRevision { get; set; }
 
+    /// <summary>Held while the lease is renewed or released, so that a release never races a renewal.</summary>
+    public SemaphoreSlim LeaseLock { get; } = new(1, 1);
+
+    /// <summary>The stop under way (the camera is handed over once it completes), or null.</summary>
+    public Task? Stopping { get; set; }
+
+    /// <summary>True when its lease went to another worker: it is no longer renewed or released.</summary>
+    public bool LeaseLost { get; set; }
+
+    /// <summary>True when the run failed.</summary>
+    public bool Failed => _state == "failed";
+
     /// <summary>When the lease was last renewed.</summary>
     public DateTimeOffset Renewed { get; set; } = DateTimeOffset.UtcNow;
 
@@ -81,19 +93,25 @@ public sealed class CameraRun : IAsyncDisposable
                 _state = _stop.IsCancellationRequested ? "stopped" : "finished";
             }
         }
-        catch (Exception e) when (e is UserInputException or Pipeline.Model.ArchitectureException or Pipeline.Checkpoints.CheckpointException)
+        catch (OperationCanceledException) when (_stop.IsCancellationRequested)
         {
+            _state = "stopped";
+        }
+        catch (Exception e)
+        {
+            // Any failure (a bad checkpoint path on this worker, a pipeline error) leaves the camera failed, not dead:
+            // the worker tries it again.
             _error = e.Message;
             _state = "failed";
             Publisher.Dispose();
-            _log?.Invoke($"{Name}: cannot start: {e.Message}");
+            _log?.Invoke($"{Name}: {(_session is null ? "cannot start" : "stopped by an error")}: {e.Message}");
         }
     }
 
     /// <summary>What the worker reports about it.</summary>
     public CameraReport Report()
     {
-        string state = _state;
+        string state = Stopping is not null && !Ended ? "stopping" : _state;
         var stats = _session?.Statistics;
         var source = stats is not null && stats.Sources.TryGetValue(0, out var counters) ? counters : null;
         if (state == "running" && source is not null)
@@ -101,7 +119,7 @@ public sealed class CameraRun : IAsyncDisposable
         return new CameraReport
         {
             Camera = Name, State = state, Error = _error ?? (state == "reconnecting" ? source?.LastError : null),
-            Fps = Math.Round(source?.RecentFps ?? 0, 2), Frames = stats?.Processed ?? 0, Dropped = stats?.Dropped ?? 0,
+            Fps = state is "running" or "reconnecting" or "connecting" ? Math.Round(source?.RecentFps ?? 0, 2) : 0, Frames = stats?.Processed ?? 0, Dropped = stats?.Dropped ?? 0,
             Published = Publisher.Published, Pending = Publisher.Pending, FirstFrame = FirstFrame, Since = Since,
         };
     }
@@ -113,21 +131,23 @@ public sealed class CameraRun : IAsyncDisposable
     public async Task StopAsync(bool abandonResults, TimeSpan drain)
     {
         if (abandonResults) await Publisher.AbandonAsync();
-        await _stop.CancelAsync();
+        if (!_stop.IsCancellationRequested) await _stop.CancelAsync();
         if (await Task.WhenAny(_run, Task.Delay(TimeSpan.FromSeconds(20))) != _run)
         {
             await _abort.CancelAsync();
             await _run;
         }
         if (!abandonResults) await Publisher.DrainAsync(drain);
+        else await Publisher.AbandonAsync();
     }
 
     /// <inheritdoc/>
     public async ValueTask DisposeAsync()
     {
-        if (!_run.IsCompleted) await StopAsync(abandonResults: false, TimeSpan.FromSeconds(5));
+        await StopAsync(abandonResults: false, TimeSpan.FromSeconds(5));
         _session?.Dispose();
         _stop.Dispose();
         _abort.Dispose();
+        LeaseLock.Dispose();
     }
 }

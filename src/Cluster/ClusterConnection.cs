@@ -65,7 +65,9 @@ public sealed class ClusterConnection : IAsyncDisposable
     }
 
     /// <summary>Copies kept of each bucket and of the results stream: as asked, else one per server up to three.</summary>
-    public int Replicas => Options.Replicas > 0 ? Options.Replicas : Math.Min(3, 1 + (Connection.ServerInfo?.ClientConnectUrls?.Count(u => !string.IsNullOrEmpty(u)) ?? 0));
+    /// <remarks>The server's INFO lists the client URLs of every server of its cluster, its own included.</remarks>
+    public int Replicas => Options.Replicas > 0 ? Options.Replicas
+        : Math.Clamp(Connection.ServerInfo?.ClientConnectUrls?.Where(u => !string.IsNullOrEmpty(u)).Distinct().Count() ?? 1, 1, 3);
 
     /// <summary>The camera settings bucket.</summary>
     public ValueTask<INatsKVStore> CamerasAsync(CancellationToken cancel = default) =>
@@ -78,6 +80,20 @@ public sealed class ClusterConnection : IAsyncDisposable
     /// <summary>The worker report bucket (reports live <paramref name="leaseTime"/> unless refreshed).</summary>
     public ValueTask<INatsKVStore> WorkersAsync(TimeSpan leaseTime, CancellationToken cancel = default) =>
         BucketAsync(new NatsKVConfig(ClusterLayout.WorkersBucket) { MaxAge = leaseTime, Description = "stream-analyzer workers" }, cancel);
+
+    /// <summary>An existing bucket, or null (for readers, which must not make a bucket with settings of their own).</summary>
+    public ValueTask<INatsKVStore?> ExistingBucketAsync(string bucket, CancellationToken cancel = default) =>
+        RetryAsync(async () =>
+        {
+            try
+            {
+                return await KeyValue.GetStoreAsync(bucket, cancel);
+            }
+            catch (NatsJSApiException e) when (e.Error.Code == 404)
+            {
+                return (INatsKVStore?)null;
+            }
+        }, $"bucket {bucket}", cancel);
 
     private ValueTask<INatsKVStore> BucketAsync(NatsKVConfig config, CancellationToken cancel) =>
         RetryAsync(() => OpenBucketAsync(config, cancel), $"bucket {config.Bucket}", cancel);
@@ -143,6 +159,7 @@ public sealed class ClusterConnection : IAsyncDisposable
                 NumReplicas = Replicas,
                 Storage = StreamConfigStorage.File,
                 DuplicateWindow = TimeSpan.FromMinutes(2),
+                MaxAge = Options.ResultsRetention,
                 AllowDirect = true,
                 Description = "stream-analyzer: one JSON record per analysed frame",
             };

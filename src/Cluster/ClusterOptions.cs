@@ -36,6 +36,9 @@ public sealed record ClusterOptions(string Url)
     /// <summary>Copies of each bucket and of the results stream (0: as many as the cluster has servers, at most 3).</summary>
     public int Replicas { get; init; }
 
+    /// <summary>How long the results stream keeps a record, when this client creates it (zero: for ever).</summary>
+    public TimeSpan ResultsRetention { get; init; } = TimeSpan.FromDays(7);
+
     /// <summary>How long a connection attempt may take before the command gives up.</summary>
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(5);
 

@@ -12,11 +12,17 @@ public sealed record ClusterSnapshot(
     DateTimeOffset Taken)
 {
     /// <summary>Reads the three buckets.</summary>
-    public static async Task<ClusterSnapshot> ReadAsync(ClusterConnection cluster, TimeSpan leaseTime, CancellationToken cancel = default)
+    public static async Task<ClusterSnapshot> ReadAsync(ClusterConnection cluster, CancellationToken cancel = default) =>
+        await ClusterConnection.RetryAsync(() => new ValueTask<ClusterSnapshot>(ReadOnceAsync(cluster, cancel)), "the cluster's buckets", cancel);
+
+    private static async Task<ClusterSnapshot> ReadOnceAsync(ClusterConnection cluster, CancellationToken cancel)
     {
         var cameras = await new CameraRegistry(await cluster.CamerasAsync(cancel)).ListAsync(cancel);
-        var leases = await new LeaseTable(await cluster.LeasesAsync(leaseTime, cancel), "").ReadAllAsync(cancel);
-        var workers = await KeyValueSnapshot.ReadAsync<WorkerReport>(await cluster.WorkersAsync(leaseTime, cancel), cancel);
+        // No lease or worker bucket yet (no worker has joined): nothing held, nobody there.
+        var leaseBucket = await cluster.ExistingBucketAsync(ClusterLayout.LeasesBucket, cancel);
+        var leases = leaseBucket is null ? [] : await new LeaseTable(leaseBucket, "").ReadAllAsync(cancel);
+        var workerBucket = await cluster.ExistingBucketAsync(ClusterLayout.WorkersBucket, cancel);
+        var workers = workerBucket is null ? [] : await KeyValueSnapshot.ReadAsync<WorkerReport>(workerBucket, cancel);
         return new ClusterSnapshot(cameras.ToDictionary(kv => kv.Key, kv => kv.Value.Spec), leases,
             workers.Values.Select(w => w.Value).OrderBy(w => w.Worker, StringComparer.Ordinal).ToArray(), DateTimeOffset.UtcNow);
     }

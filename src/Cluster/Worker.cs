@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using NATS.Client.JetStream;
 using NATS.Client.JetStream.Models;
 using NATS.Client.KeyValueStore;
@@ -7,27 +8,34 @@ namespace StreamAnalyzer.Cluster;
 
 /// <summary>
 /// A worker: claims cameras with leases (up to its fair share of the cameras over the live workers, and
-/// <see cref="WorkerOptions.MaxStreams"/>), runs each through the pipeline, publishes every frame's record, renews its
-/// leases every tick, stops cameras that were removed or taken over, and reports itself. On stop it finishes every
-/// camera's outputs, publishes what is queued and releases its leases.
+/// <see cref="WorkerOptions.MaxStreams"/>), runs each through the pipeline and publishes every frame's record. Its
+/// leases are renewed by a loop of their own, so that starting or stopping cameras never delays a renewal; cameras that
+/// were removed, changed, taken over or failed are stopped in the background and released once their outputs are
+/// finished. On stop it finishes every camera's outputs, publishes what is queued and releases its leases.
 /// </summary>
 public sealed class Worker(ClusterConnection cluster, WorkerOptions options)
 {
-    private readonly Dictionary<string, CameraRun> _runs = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, CameraRun> _runs = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<Task, bool> _stops = new();
     private readonly DateTimeOffset _started = DateTimeOffset.UtcNow;
     private Action<string> Log => options.Log ?? (_ => { });
-
-    /// <summary>The cameras running now.</summary>
-    public IReadOnlyCollection<string> Cameras => _runs.Keys;
+    private TimeSpan _leaseTime = options.LeaseTime;
 
     /// <summary>Runs until <paramref name="stop"/>, then hands its cameras back.</summary>
-    /// <exception cref="UserInputException">Another live worker has the same name.</exception>
+    /// <exception cref="UserInputException">Another live worker has the same name, or the cluster does not answer.</exception>
     public async Task RunAsync(CancellationToken stop)
     {
         var leaseBucket = await cluster.LeasesAsync(options.LeaseTime, stop);
         var leases = new LeaseTable(leaseBucket, options.Name);
         var workers = await cluster.WorkersAsync(options.LeaseTime, stop);
         var results = await cluster.ResultsAsync(stop);
+        // The lease time is the bucket's: whoever created it chose it.
+        var status = await ClusterConnection.RetryAsync(() => leaseBucket.GetStatusAsync(stop), "the lease bucket", stop);
+        if (status.Info.Config.MaxAge is { } maxAge && maxAge > TimeSpan.Zero && maxAge != options.LeaseTime)
+        {
+            Log($"the cluster's lease time is {maxAge.TotalSeconds:0.#} s (set when its buckets were made); --lease-time {options.LeaseTime.TotalSeconds:0.#} is not used");
+            _leaseTime = maxAge;
+        }
         var same = await ClusterConnection.RetryAsync(() => workers.TryGetEntryAsync<byte[]>(options.Name, cancellationToken: stop), "the worker reports", stop);
         if (same.Success && ClusterJson.Read<WorkerReport>(same.Value.Value) is { } other && (other.Host != Environment.MachineName || other.Pid != Environment.ProcessId))
             throw new UserInputException($"worker name '{options.Name}' is in use by {other.Host} (pid {other.Pid}); give this one another --name");
@@ -36,10 +44,20 @@ public sealed class Worker(ClusterConnection cluster, WorkerOptions options)
         await using var cameraMirror = new BucketMirror<CameraSpec>(await cluster.CamerasAsync(stop));
         await using var leaseMirror = new BucketMirror<Lease>(leaseBucket);
         await using var workerMirror = new BucketMirror<WorkerReport>(workers);
-        await Task.WhenAll(cameraMirror.ReadyAsync(stop), leaseMirror.ReadyAsync(stop), workerMirror.ReadyAsync(stop)).WaitAsync(TimeSpan.FromSeconds(60), stop);
+        try
+        {
+            await Task.WhenAll(cameraMirror.ReadyAsync(stop), leaseMirror.ReadyAsync(stop), workerMirror.ReadyAsync(stop)).WaitAsync(TimeSpan.FromSeconds(60), stop);
+        }
+        catch (TimeoutException)
+        {
+            throw new UserInputException($"NATS at {cluster.Options.Url} did not return the cluster's buckets within 60 s");
+        }
 
         Log($"worker {options.Name}: joined {cluster.Options.Url}" + (options.MaxStreams > 0 ? $" (at most {options.MaxStreams} cameras)" : ""));
         await ReportAsync(workers, stop);
+        // Renewals go on until every camera has been released, after the stop.
+        using var ticks = new CancellationTokenSource();
+        var renewals = Task.Run(() => RenewLoopAsync(leases, ticks.Token));
         bool reachable = true;
         DateTimeOffset? overShareSince = null;
         try
@@ -50,23 +68,22 @@ public sealed class Worker(ClusterConnection cluster, WorkerOptions options)
                 await Task.Delay(options.Tick, stop);
                 try
                 {
-                    await RenewAsync(leases, stop);
                     var cameras = new SortedDictionary<string, CameraRegistry.Entry>(
                         cameraMirror.Items.ToDictionary(kv => kv.Key, kv => new CameraRegistry.Entry(kv.Value.Value, kv.Value.Revision)), StringComparer.Ordinal);
-                    await StopRemovedAsync(cameras, leases, stop);
+                    StopRemovedAndFailed(cameras, leases);
                     // A lease or report unwritten for a lease time has expired (the bucket drops it without a trace).
-                    var fresh = DateTimeOffset.UtcNow - options.LeaseTime;
+                    var fresh = DateTimeOffset.UtcNow - _leaseTime;
                     var held = leaseMirror.Items.Where(kv => kv.Value.Seen > fresh).Select(kv => kv.Key).ToHashSet(StringComparer.Ordinal);
                     int live = Math.Max(1, workerMirror.Items.Count(kv => kv.Value.Seen > fresh || kv.Key == options.Name));
                     int share = (cameras.Count + live - 1) / live;
                     int limit = options.MaxStreams > 0 ? Math.Min(options.MaxStreams, share) : share;
                     await ClaimAsync(cameras, held, limit, leases, results, stop);
-                    overShareSince = await RebalanceAsync(limit, overShareSince, leases, stop);
+                    overShareSince = Rebalance(limit, overShareSince, leases);
                     await ReportAsync(workers, stop);
                     if (!reachable) Log("NATS reachable again");
                     reachable = true;
                 }
-                catch (Exception e) when (!stop.IsCancellationRequested && e is not UserInputException)
+                catch (Exception e) when (!stop.IsCancellationRequested)
                 {
                     if (reachable) Log($"NATS out of reach ({e.Message}): cameras go on, local outputs are kept, results wait");
                     reachable = false;
@@ -78,102 +95,177 @@ public sealed class Worker(ClusterConnection cluster, WorkerOptions options)
         }
         finally
         {
-            await ShutdownAsync(leases, workers);
+            await ShutdownAsync(leases, workers, ticks, renewals);
         }
     }
 
-    private async Task RenewAsync(LeaseTable leases, CancellationToken cancel)
+    // Every tick, each held lease is renewed; a lease that went to another worker stops its camera at once, its
+    // queued results dropped (the new holder numbers its frames from what was stored).
+    private async Task RenewLoopAsync(LeaseTable leases, CancellationToken cancel)
     {
-        foreach (var run in _runs.Values.ToArray())
+        try
         {
-            var (outcome, revision) = await leases.RenewAsync(run.Name, run.LeaseRevision, run.Since, cancel);
-            if (outcome == LeaseTable.Renewal.Renewed)
+            await RenewEveryTickAsync(leases, cancel);
+        }
+        catch (OperationCanceledException) when (cancel.IsCancellationRequested)
+        {
+        }
+    }
+
+    private async Task RenewEveryTickAsync(LeaseTable leases, CancellationToken cancel)
+    {
+        while (!cancel.IsCancellationRequested)
+        {
+            foreach (var run in _runs.Values)
             {
-                run.LeaseRevision = revision;
-                run.Renewed = DateTimeOffset.UtcNow;
-                continue;
+                if (run.LeaseLost) continue;
+                await run.LeaseLock.WaitAsync(cancel);
+                try
+                {
+                    if (!_runs.ContainsKey(run.Name)) continue; // released meanwhile
+                    var (outcome, revision) = await leases.RenewAsync(run.Name, run.LeaseRevision, run.Since, cancel);
+                    if (outcome == LeaseTable.Renewal.Renewed)
+                    {
+                        run.LeaseRevision = revision;
+                        run.Renewed = DateTimeOffset.UtcNow;
+                        continue;
+                    }
+                    run.LeaseLost = true;
+                }
+                catch (Exception e) when (!cancel.IsCancellationRequested)
+                {
+                    _ = e; // out of reach: tried again next tick; the camera goes on meanwhile
+                    continue;
+                }
+                finally
+                {
+                    run.LeaseLock.Release();
+                }
+                Log($"{run.Name}: another worker holds it now (our lease expired): stopping here");
+                BeginStop(run, leases, abandonResults: true);
             }
-            Log($"{run.Name}: another worker holds it now (our lease expired): stopping here");
-            _runs.Remove(run.Name);
-            await run.StopAsync(abandonResults: true, TimeSpan.Zero);
-            await run.DisposeAsync();
+            // A publisher that found another worker's records on its subject stops its camera too.
+            foreach (var run in _runs.Values.Where(r => r.Publisher.Superseded && r.Stopping is null))
+            {
+                run.LeaseLost = true;
+                BeginStop(run, leases, abandonResults: true);
+            }
+            await Task.Delay(options.Tick, cancel);
         }
     }
 
-    private async Task StopRemovedAsync(SortedDictionary<string, CameraRegistry.Entry> cameras, LeaseTable leases, CancellationToken cancel)
+    private void StopRemovedAndFailed(SortedDictionary<string, CameraRegistry.Entry> cameras, LeaseTable leases)
     {
-        foreach (var run in _runs.Values.ToArray())
+        foreach (var run in _runs.Values)
         {
+            if (run.Stopping is not null) continue;
             bool removed = !cameras.TryGetValue(run.Name, out var now);
             bool changed = !removed && now!.Revision != run.Camera.Revision;
-            bool failed = run.Ended && run.Report().State == "failed" && DateTimeOffset.UtcNow - run.Since > TimeSpan.FromSeconds(15);
+            bool failed = run.Ended && run.Failed && DateTimeOffset.UtcNow - run.Since > TimeSpan.FromSeconds(15);
             if (!removed && !changed && !failed) continue;
-            Log($"{run.Name}: {(removed ? "removed: stopping" : changed ? "settings changed: restarting" : "failed: trying again")}");
-            await HandOverAsync(run, leases, cancel);
+            Log($"{run.Name}: {(removed ? "removed: stopping" : changed ? "settings changed: restarting" : "failed: releasing it to try again")}");
+            BeginStop(run, leases, abandonResults: false);
         }
     }
 
-    private async Task HandOverAsync(CameraRun run, LeaseTable leases, CancellationToken cancel)
+    // Stops a camera in the background (its lease still renewed meanwhile), then releases its lease and forgets it.
+    private void BeginStop(CameraRun run, LeaseTable leases, bool abandonResults)
     {
-        _runs.Remove(run.Name);
-        await run.StopAsync(abandonResults: false, TimeSpan.FromSeconds(5));
-        await run.DisposeAsync();
-        await leases.ReleaseAsync(run.Name, run.LeaseRevision, cancel);
+        if (run.Stopping is not null) return;
+        run.Stopping = Task.Run(async () =>
+        {
+            try
+            {
+                await run.StopAsync(abandonResults, TimeSpan.FromSeconds(5));
+                if (!run.LeaseLost) await ReleaseAsync(run, leases);
+                _runs.TryRemove(run.Name, out _);
+                await run.DisposeAsync();
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                _runs.TryRemove(run.Name, out _);
+                Log($"{run.Name}: stopping failed: {e.Message}");
+            }
+        });
+        _stops[run.Stopping] = true;
+        run.Stopping.ContinueWith(t => _stops.TryRemove(t, out _), TaskScheduler.Default);
+    }
+
+    private async Task ReleaseAsync(CameraRun run, LeaseTable leases)
+    {
+        using var bounded = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        await run.LeaseLock.WaitAsync(CancellationToken.None);
+        try
+        {
+            await leases.ReleaseAsync(run.Name, run.LeaseRevision, bounded.Token);
+            run.LeaseLost = true; // released: nothing more to renew
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            Log($"{run.Name}: could not release the lease ({e.Message}); it expires by itself");
+        }
+        finally
+        {
+            run.LeaseLock.Release();
+        }
     }
 
     private async Task ClaimAsync(SortedDictionary<string, CameraRegistry.Entry> cameras, HashSet<string> held, int limit,
         LeaseTable leases, INatsJSStream results, CancellationToken cancel)
     {
-        if (_runs.Count >= limit) return;
+        int running = _runs.Values.Count(r => r.Stopping is null);
+        if (running >= limit) return;
         var free = cameras.Keys.Where(c => !held.Contains(c) && !_runs.ContainsKey(c)).ToList();
         if (free.Count == 0) return;
         // Workers start their search at different cameras, so that they rarely race for the same one.
         int start = (int)((uint)StableHash(options.Name) % (uint)free.Count);
         foreach (var name in free.Skip(start).Concat(free.Take(start)))
         {
-            if (_runs.Count >= limit) break;
+            if (running >= limit) break;
             if (await leases.TryClaimAsync(name, cancel) is not ulong revision) continue;
-            long first;
+            (long Frame, ulong Sequence) last;
             try
             {
-                first = await ClusterConnection.RetryAsync(() => new ValueTask<long>(LastFrameAsync(results, name, cancel)), $"{name}'s last result", cancel) + 1;
+                last = await LastRecordAsync(results, name, cancel);
             }
             catch
             {
                 await leases.ReleaseAsync(name, revision, CancellationToken.None);
                 throw;
             }
-            var publisher = new ResultPublisher(cluster.JetStream, name, cameras[name].Spec.Source, options.Name, Log);
-            _runs[name] = new CameraRun(cameras[name], revision, first, publisher, options.OutputFolder, Log);
-            Log($"{name}: claimed" + (first > 0 ? $", going on from frame {first}" : ""));
+            var publisher = new ResultPublisher(cluster.JetStream, name, cameras[name].Spec.Source, options.Name, last.Sequence, Log);
+            _runs[name] = new CameraRun(cameras[name], revision, last.Frame + 1, publisher, options.OutputFolder, Log);
+            running++;
+            Log($"{name}: claimed" + (last.Frame >= 0 ? $", going on from frame {last.Frame + 1}" : ""));
         }
     }
 
-    private async Task<DateTimeOffset?> RebalanceAsync(int limit, DateTimeOffset? overShareSince, LeaseTable leases, CancellationToken cancel)
+    private DateTimeOffset? Rebalance(int limit, DateTimeOffset? overShareSince, LeaseTable leases)
     {
-        if (_runs.Count <= limit) return null;
+        var running = _runs.Values.Where(r => r.Stopping is null).ToList();
+        if (running.Count <= limit) return null;
         var now = DateTimeOffset.UtcNow;
         if (overShareSince is null) return now;
         if (now - overShareSince < options.RebalanceAfter) return overShareSince;
         // More than our share for a while (a worker joined, or cameras were removed): hand the newest camera over.
-        var newest = _runs.Values.MaxBy(r => r.Since)!;
-        Log($"{newest.Name}: handing over ({_runs.Count} cameras here, share {limit})");
-        await HandOverAsync(newest, leases, cancel);
+        var newest = running.MaxBy(r => r.Since)!;
+        Log($"{newest.Name}: handing over ({running.Count} cameras here, share {limit})");
+        BeginStop(newest, leases, abandonResults: false);
         return null;
     }
 
-    /// <summary>The number of the last frame stored for <paramref name="camera"/>, or -1.</summary>
-    public static async Task<long> LastFrameAsync(INatsJSStream results, string camera, CancellationToken cancel)
+    /// <summary>The frame number and stream sequence of the last record stored for <paramref name="camera"/>, or (-1, 0).</summary>
+    public static async Task<(long Frame, ulong Sequence)> LastRecordAsync(INatsJSStream results, string camera, CancellationToken cancel)
     {
         try
         {
             var last = await results.GetAsync(new StreamMsgGetRequest { LastBySubj = ClusterLayout.ResultsSubject(camera) }, cancel);
             using var json = System.Text.Json.JsonDocument.Parse(last.Message.Data);
-            return json.RootElement.GetProperty("frame").GetInt64();
+            return (json.RootElement.GetProperty("frame").GetInt64(), last.Message.Seq);
         }
         catch (NatsJSApiException e) when (e.Error.Code == 404)
         {
-            return -1;
+            return (-1, 0);
         }
     }
 
@@ -188,26 +280,17 @@ public sealed class Worker(ClusterConnection cluster, WorkerOptions options)
         return workers.PutAsync(options.Name, ClusterJson.Bytes(report), cancellationToken: cancel).AsTask();
     }
 
-    private async Task ShutdownAsync(LeaseTable leases, INatsKVStore workers)
+    private async Task ShutdownAsync(LeaseTable leases, INatsKVStore workers, CancellationTokenSource ticks, Task renewals)
     {
-        if (_runs.Count > 0) Log($"worker {options.Name}: stopping {_runs.Count} camera(s), finishing their outputs and releasing them");
-        using var bounded = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-        await Task.WhenAll(_runs.Values.ToArray().Select(async run =>
-        {
-            await run.StopAsync(abandonResults: false, TimeSpan.FromSeconds(5));
-            try
-            {
-                await leases.ReleaseAsync(run.Name, run.LeaseRevision, bounded.Token);
-            }
-            catch (Exception e) when (e is not OutOfMemoryException)
-            {
-                Log($"{run.Name}: could not release the lease ({e.Message}); it expires by itself");
-            }
-            await run.DisposeAsync();
-        }));
-        _runs.Clear();
+        if (!_runs.IsEmpty) Log($"worker {options.Name}: stopping {_runs.Count} camera(s), finishing their outputs and releasing them");
+        // Leases stay renewed while the outputs are finished; each is released as soon as its camera is done.
+        foreach (var run in _runs.Values) BeginStop(run, leases, abandonResults: run.LeaseLost);
+        await Task.WhenAll(_stops.Keys.ToArray());
+        await ticks.CancelAsync();
+        await renewals;
         try
         {
+            using var bounded = new CancellationTokenSource(TimeSpan.FromSeconds(10));
             await workers.DeleteAsync(options.Name, cancellationToken: bounded.Token);
         }
         catch (Exception e) when (e is not OutOfMemoryException)

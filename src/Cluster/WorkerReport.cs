@@ -2,7 +2,7 @@ using System.Text.Json.Serialization;
 
 namespace StreamAnalyzer.Cluster;
 
-/// <summary>What a worker says about itself every two seconds (key = worker in <see cref="ClusterLayout.WorkersBucket"/>).</summary>
+/// <summary>What a worker says about itself every second (key = worker in <see cref="ClusterLayout.WorkersBucket"/>).</summary>
 public sealed record WorkerReport
 {
     /// <summary>The worker's name.</summary>

@@ -89,7 +89,7 @@ internal static class CamerasCommand
         command.SetAction((p, token) => CommandRunner.RunAsync(async cancel =>
         {
             await using var cluster = await ClusterConnection.ConnectAsync(nats.Read(p, "stream-analyzer cameras"), cancel);
-            var snapshot = await ClusterSnapshot.ReadAsync(cluster, nats.LeaseTime(p), cancel);
+            var snapshot = await ClusterSnapshot.ReadAsync(cluster, cancel);
             if (p.GetValue(json))
             {
                 foreach (var spec in snapshot.Cameras.Values.OrderBy(c => c.Name, StringComparer.Ordinal))

@@ -17,7 +17,7 @@ internal static class ClusterCommand
         status.SetAction((p, token) => CommandRunner.RunAsync(async cancel =>
         {
             await using var cluster = await ClusterConnection.ConnectAsync(nats.Read(p, "stream-analyzer cluster"), cancel);
-            var snapshot = await ClusterSnapshot.ReadAsync(cluster, nats.LeaseTime(p), cancel);
+            var snapshot = await ClusterSnapshot.ReadAsync(cluster, cancel);
             if (p.GetValue(json))
             {
                 Console.WriteLine(System.Text.Json.JsonSerializer.Serialize(new

@@ -22,18 +22,14 @@ internal sealed class NatsOptions
     {
         Description = "copies of the buckets and the results stream when this command creates them (0: one per server, at most 3)", DefaultValueFactory = _ => 0,
     }.InRange(0, 5);
-    private readonly Option<double> _leaseTime = new Option<double>("--lease-time")
+    private readonly Option<double> _retention = new Option<double>("--results-retention")
     {
-        Description = "seconds a camera's lease lives without renewal (a dead worker's cameras move after this); set when the lease bucket is created",
-        DefaultValueFactory = _ => 10,
-    }.InRange(2, 3600);
-
+        Description = "hours the results stream keeps each record, set when this command creates it (0: for ever)", DefaultValueFactory = _ => 168,
+    }.AtLeast(0);
     public void AddTo(Command command)
     {
-        foreach (var option in new Option[] { _url, _user, _password, _token, _creds, _ca, _cert, _key, _replicas, _leaseTime }) command.Options.Add(option);
+        foreach (var option in new Option[] { _url, _user, _password, _token, _creds, _ca, _cert, _key, _replicas, _retention }) command.Options.Add(option);
     }
-
-    public TimeSpan LeaseTime(ParseResult p) => TimeSpan.FromSeconds(p.GetValue(_leaseTime));
 
     public ClusterOptions Read(ParseResult p, string clientName)
     {
@@ -44,6 +40,7 @@ internal sealed class NatsOptions
             User = p.GetValue(_user), Password = p.GetValue(_password) ?? Environment.GetEnvironmentVariable("NATS_PASSWORD"),
             Token = p.GetValue(_token) ?? Environment.GetEnvironmentVariable("NATS_TOKEN"), CredentialsFile = p.GetValue(_creds),
             CaFile = p.GetValue(_ca), CertFile = p.GetValue(_cert), KeyFile = p.GetValue(_key), Replicas = p.GetValue(_replicas), Name = clientName,
+            ResultsRetention = TimeSpan.FromHours(p.GetValue(_retention)),
         };
     }
 }

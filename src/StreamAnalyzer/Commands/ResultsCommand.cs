@@ -26,10 +26,10 @@ internal static class ResultsCommand
             using var sigterm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, Stop);
             var cancel = stop.Token;
             string? only = p.GetValue(camera) is { } c ? ClusterLayout.CheckName(c, "camera") : null;
-            await using var cluster = await ClusterConnection.ConnectAsync(nats.Read(p, "stream-analyzer results"), cancel);
             var stdout = Console.Out;
             try
             {
+                await using var cluster = await ClusterConnection.ConnectAsync(nats.Read(p, "stream-analyzer results"), cancel);
                 await foreach (var line in ResultReader.ReadAsync(cluster, only, p.GetValue(follow), cancel))
                     await stdout.WriteLineAsync(line);
             }

@@ -13,10 +13,15 @@ internal static class WorkerCommand
         var nats = new NatsOptions();
         var name = new Option<string?>("--name") { Description = "this worker's unique name (default: host-pid)" };
         var maxStreams = new Option<int>("--max-streams") { Description = "most cameras this worker runs at once (0: its fair share of the cameras)", DefaultValueFactory = _ => 0 }.AtLeast(0);
+        var leaseTime = new Option<double>("--lease-time")
+        {
+            Description = "seconds a camera's lease lives without renewal (a dead worker's cameras move after this); the first worker's choice holds for the cluster",
+            DefaultValueFactory = _ => 10,
+        }.InRange(2, 3600);
         var output = new Option<string>("--output") { Description = "folder for each camera's local JSON lines and recordings", DefaultValueFactory = _ => Path.Combine("runs", "worker") };
         var command = new Command("worker", "Join a cluster: run the cameras kept in NATS that this worker claims, publish every frame's record to the results stream")
         {
-            name, maxStreams, output,
+            name, maxStreams, output, leaseTime,
         };
         nats.AddTo(command);
         command.SetAction((p, token) => CommandRunner.RunAsync(async _ =>
@@ -32,13 +37,20 @@ internal static class WorkerCommand
             }
             using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Interrupt);
             using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Interrupt);
-            await using var cluster = await ClusterConnection.ConnectAsync(nats.Read(p, $"stream-analyzer worker {workerName}"), stop.Token);
-            var worker = new Worker(cluster, new WorkerOptions(workerName)
+            try
             {
-                MaxStreams = p.GetValue(maxStreams), OutputFolder = p.GetValue(output)!, LeaseTime = nats.LeaseTime(p), Log = Log,
-            });
-            await worker.RunAsync(stop.Token);
-            return 0;
+                await using var cluster = await ClusterConnection.ConnectAsync(nats.Read(p, $"stream-analyzer worker {workerName}"), stop.Token);
+                var worker = new Worker(cluster, new WorkerOptions(workerName)
+                {
+                    MaxStreams = p.GetValue(maxStreams), OutputFolder = p.GetValue(output)!, LeaseTime = TimeSpan.FromSeconds(p.GetValue(leaseTime)), Log = Log,
+                });
+                await worker.RunAsync(stop.Token);
+                return 0;
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+                return 130; // stopped before it had joined
+            }
         }, token));
         return command;
     }

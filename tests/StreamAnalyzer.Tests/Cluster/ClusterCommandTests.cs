@@ -93,7 +93,7 @@ public class ClusterCommandTests
         WorkerPoolTests.AddCamera(nats.Url, "door", camera.Url);
         using var worker = WorkerPoolTests.StartWorker(nats.Url, "solo", output.Path);
         using var follow = CliProcess.Start(null, "results", "--follow", "--camera", "door", "--nats", nats.Url);
-        var probe = new ClusterProbe(nats.Url);
+        var probe = new ClusterProbe(nats.Url, TimeSpan.FromSeconds(WorkerPoolTests.LeaseSeconds));
         try
         {
             WorkerPoolTests.WaitForNewRecords(probe, [], ["door"], "at the start", () => worker.StdErr);
@@ -113,7 +113,7 @@ public class ClusterCommandTests
         nats.Start(0);
         nats.WaitUntilReady();
         worker.WaitForError("publishing results again|NATS reachable again", TimeSpan.FromSeconds(60));
-        var reprobe = new ClusterProbe(nats.Url);
+        var reprobe = new ClusterProbe(nats.Url, TimeSpan.FromSeconds(WorkerPoolTests.LeaseSeconds));
         try
         {
             var counts = reprobe.Counts();
@@ -124,6 +124,7 @@ public class ClusterCommandTests
             reprobe.DisposeAsync().AsTask().Wait();
         }
         Assert.Equal(0, worker.Terminate(TimeSpan.FromSeconds(60)));
+        Console.WriteLine(worker.StdErr);
 
         // Every frame analysed (the outage included) is in the stream once, in order.
         var stored = ClusterResults.Read(nats.Url, "door");

@@ -7,7 +7,7 @@ namespace StreamAnalyzer.Cli.Tests.Cluster;
 /// Reads the cluster's state in-process, for polling (a child process per look would take seconds on a loaded machine):
 /// who holds which camera, and how many records each camera has in the results stream.
 /// </summary>
-public sealed class ClusterProbe(string url) : IAsyncDisposable
+public sealed class ClusterProbe(string url, TimeSpan leaseTime) : IAsyncDisposable
 {
     private ClusterConnection? _connection;
 
@@ -16,7 +16,7 @@ public sealed class ClusterProbe(string url) : IAsyncDisposable
     /// <summary>Camera → worker holding its lease.</summary>
     public Dictionary<string, string> Leases()
     {
-        var leases = new LeaseTable(Connection.LeasesAsync(TimeSpan.FromSeconds(10)).AsTask().GetAwaiter().GetResult(), "probe");
+        var leases = new LeaseTable(Connection.LeasesAsync(leaseTime).AsTask().GetAwaiter().GetResult(), "probe");
         return leases.ReadAllAsync().GetAwaiter().GetResult().ToDictionary(kv => kv.Key, kv => kv.Value.Lease.Worker);
     }
 

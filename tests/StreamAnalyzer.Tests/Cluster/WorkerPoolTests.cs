@@ -13,7 +13,7 @@ namespace StreamAnalyzer.Cli.Tests.Cluster;
 [Collection(LiveStreams.Collection)]
 public class WorkerPoolTests
 {
-    private const int LeaseSeconds = 6;
+    internal const int LeaseSeconds = 6;
     private static readonly TimeSpan Settle = TimeSpan.FromSeconds(90);
 
     [SkippableFact]
@@ -21,7 +21,7 @@ public class WorkerPoolTests
     {
         Need("nats-server", "rtsp-server-perl", "ffmpeg", "ffprobe");
         using var nats = new NatsCluster(3);
-        await using var probe = new ClusterProbe(nats.Url);
+        await using var probe = new ClusterProbe(nats.Url, TimeSpan.FromSeconds(LeaseSeconds));
         var cameras = Enumerable.Range(1, 7).Select(_ => new RtspCamera()).ToArray();
         var workers = new List<CliProcess.Running>();
         using var output = new TempDirectory();
@@ -69,6 +69,9 @@ public class WorkerPoolTests
 
             var all = ClusterResults.Read(nats.Url);
             ClusterResults.AssertOrderedWithoutDuplicates(all);
+            var cam2 = ClusterResults.Read(nats.Url, "cam2");
+            Assert.All(cam2, i => Assert.Equal("cam2", i.Camera));
+            Assert.Equal(all.Count(i => i.Camera == "cam2"), cam2.Count);
             Assert.All(counts.Keys, c => Assert.True(all.Count(i => i.Camera == c) >= counts[c]));
             // Nothing lost: every frame the two gracefully stopped workers wrote locally is in the stream, from them.
             var keys = all.Select(i => (i.Camera, i.Frame, i.Worker)).ToHashSet();
