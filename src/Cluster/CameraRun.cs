@@ -125,16 +125,19 @@ public sealed class CameraRun : IAsyncDisposable
     }
 
     /// <summary>
-    /// Stops the camera: the pipeline finishes its local outputs, then what is queued is published (up to
+    /// Stops the camera: frames already read get two seconds, the pipeline finishes its local outputs, then what is
+    /// queued is published (up to
     /// <paramref name="drain"/>), unless <paramref name="abandonResults"/> (another worker holds the camera now).
     /// </summary>
     public async Task StopAsync(bool abandonResults, TimeSpan drain)
     {
         if (abandonResults) await Publisher.AbandonAsync();
+        // Frames already read get two seconds to reach the outputs; then the run stops at once (still finishing every
+        // output). A camera handed over loses nothing by it: the next holder starts after the last stored record.
         if (!_stop.IsCancellationRequested) await _stop.CancelAsync();
-        if (await Task.WhenAny(_run, Task.Delay(TimeSpan.FromSeconds(20))) != _run)
+        if (await Task.WhenAny(_run, Task.Delay(TimeSpan.FromSeconds(2))) != _run)
         {
-            await _abort.CancelAsync();
+            if (!_abort.IsCancellationRequested) await _abort.CancelAsync();
             await _run;
         }
         if (!abandonResults) await Publisher.DrainAsync(drain);
