@@ -56,9 +56,6 @@ public sealed class CameraRun : IAsyncDisposable
     /// <summary>True when the run failed.</summary>
     public bool Failed => _state == "failed";
 
-    /// <summary>When the lease was last renewed.</summary>
-    public DateTimeOffset Renewed { get; set; } = DateTimeOffset.UtcNow;
-
     /// <summary>When the worker took the camera.</summary>
     public DateTimeOffset Since { get; }
 

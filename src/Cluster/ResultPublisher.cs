@@ -24,6 +24,7 @@ public sealed class ResultPublisher : IFrameSink
 
     private readonly Channel<(long Frame, byte[] Json)> _queue;
     private readonly INatsJSContext _jetStream;
+    private readonly INatsJSStream _results;
     private readonly string _camera, _source, _worker, _subject;
     private readonly CancellationTokenSource _abandon = new();
     private readonly Task _loop;
@@ -32,12 +33,13 @@ public sealed class ResultPublisher : IFrameSink
 
     /// <summary>Starts publishing the records of <paramref name="camera"/> (reading <paramref name="source"/>) as <paramref name="worker"/>.</summary>
     /// <param name="jetStream">JetStream.</param>
+    /// <param name="results">The results stream.</param>
     /// <param name="camera">The camera.</param>
     /// <param name="source">Its source, as the records name it.</param>
     /// <param name="worker">This worker.</param>
     /// <param name="lastSequence">The stream sequence of the camera's last stored record (0: none).</param>
     /// <param name="log">Progress lines.</param>
-    public ResultPublisher(INatsJSContext jetStream, string camera, string source, string worker, ulong lastSequence, Action<string>? log = null)
+    public ResultPublisher(INatsJSContext jetStream, INatsJSStream results, string camera, string source, string worker, ulong lastSequence, Action<string>? log = null)
     {
         _queue = Channel.CreateBounded<(long, byte[])>(
             new BoundedChannelOptions(Capacity) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true, SingleWriter = true },
@@ -48,6 +50,7 @@ public sealed class ResultPublisher : IFrameSink
             });
         _lastSequence = lastSequence;
         _jetStream = jetStream;
+        _results = results;
         _camera = camera;
         _source = source;
         _worker = worker;
@@ -125,9 +128,11 @@ public sealed class ResultPublisher : IFrameSink
                         // The subject does not end where this publisher last wrote. If its last record is still ours (a
                         // server lost what it had not written to disk when it crashed), go on after it; otherwise another
                         // worker has published for this camera since (it holds the lease now): stop here.
-                        if (await LastWriterAsync(cancel) is { } last && last.Worker == _worker)
+                        // Nothing stored for the camera: nobody else has published it either.
+                        var last = await StoredResult.LastAsync(_results, _camera, cancel);
+                        if (last is null || last.Worker == _worker)
                         {
-                            _lastSequence = last.Sequence;
+                            _lastSequence = last?.Sequence ?? 0;
                             continue;
                         }
                         Superseded = true;
@@ -150,21 +155,6 @@ public sealed class ResultPublisher : IFrameSink
         catch (OperationCanceledException) when (cancel.IsCancellationRequested)
         {
             // Abandoned: another worker holds the camera now and numbers its frames from what was stored.
-        }
-    }
-
-    private async Task<(string? Worker, ulong Sequence)?> LastWriterAsync(CancellationToken cancel)
-    {
-        try
-        {
-            var stream = await _jetStream.GetStreamAsync(ClusterLayout.ResultsStream, cancellationToken: cancel);
-            var last = await stream.GetAsync(new NATS.Client.JetStream.Models.StreamMsgGetRequest { LastBySubj = _subject }, cancel);
-            using var json = System.Text.Json.JsonDocument.Parse(last.Message.Data);
-            return (json.RootElement.TryGetProperty("worker", out var w) ? w.GetString() : null, last.Message.Seq);
-        }
-        catch (NatsJSApiException e) when (e.Error.Code == 404)
-        {
-            return (_worker, 0); // nothing stored for the camera: nobody else has published it
         }
     }
 

@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using NATS.Client.JetStream;
-using NATS.Client.JetStream.Models;
 using NATS.Client.KeyValueStore;
 using StreamAnalyzer.Pipeline.Runtime;
 
@@ -127,7 +126,6 @@ public sealed class Worker(ClusterConnection cluster, WorkerOptions options)
                     if (outcome == LeaseTable.Renewal.Renewed)
                     {
                         run.LeaseRevision = revision;
-                        run.Renewed = DateTimeOffset.UtcNow;
                         continue;
                     }
                     run.LeaseLost = true;
@@ -223,20 +221,21 @@ public sealed class Worker(ClusterConnection cluster, WorkerOptions options)
         {
             if (running >= limit) break;
             if (await leases.TryClaimAsync(name, cancel) is not ulong revision) continue;
-            (long Frame, ulong Sequence) last;
+            StoredResult? last;
             try
             {
-                last = await LastRecordAsync(results, name, cancel);
+                last = await StoredResult.LastAsync(results, name, cancel);
             }
             catch
             {
                 await leases.ReleaseAsync(name, revision, CancellationToken.None);
                 throw;
             }
-            var publisher = new ResultPublisher(cluster.JetStream, name, cameras[name].Spec.Source, options.Name, last.Sequence, Log);
-            _runs[name] = new CameraRun(cameras[name], revision, last.Frame + 1, publisher, options.OutputFolder, Log);
+            var publisher = new ResultPublisher(cluster.JetStream, results, name, cameras[name].Spec.Source, options.Name, last?.Sequence ?? 0, Log);
+            long first = last is null ? 0 : last.Frame + 1;
+            _runs[name] = new CameraRun(cameras[name], revision, first, publisher, options.OutputFolder, Log);
             running++;
-            Log($"{name}: claimed" + (last.Frame >= 0 ? $", going on from frame {last.Frame + 1}" : ""));
+            Log($"{name}: claimed" + (last is null ? "" : $", going on from frame {first}"));
         }
     }
 
@@ -252,21 +251,6 @@ public sealed class Worker(ClusterConnection cluster, WorkerOptions options)
         Log($"{newest.Name}: handing over ({running.Count} cameras here, share {limit})");
         BeginStop(newest, leases, abandonResults: false);
         return null;
-    }
-
-    /// <summary>The frame number and stream sequence of the last record stored for <paramref name="camera"/>, or (-1, 0).</summary>
-    public static async Task<(long Frame, ulong Sequence)> LastRecordAsync(INatsJSStream results, string camera, CancellationToken cancel)
-    {
-        try
-        {
-            var last = await results.GetAsync(new StreamMsgGetRequest { LastBySubj = ClusterLayout.ResultsSubject(camera) }, cancel);
-            using var json = System.Text.Json.JsonDocument.Parse(last.Message.Data);
-            return (json.RootElement.GetProperty("frame").GetInt64(), last.Message.Seq);
-        }
-        catch (NatsJSApiException e) when (e.Error.Code == 404)
-        {
-            return (-1, 0);
-        }
     }
 
     private Task ReportAsync(INatsKVStore workers, CancellationToken cancel)

@@ -25,6 +25,21 @@ public static class ChildProcesses
         return p;
     }
 
+    /// <summary>True once something listens on the loopback TCP port (a helper server is up).</summary>
+    public static bool Accepts(int port)
+    {
+        try
+        {
+            using var client = new System.Net.Sockets.TcpClient();
+            client.Connect(System.Net.IPAddress.Loopback, port);
+            return true;
+        }
+        catch (System.Net.Sockets.SocketException)
+        {
+            return false;
+        }
+    }
+
     public static void Stop(Process p)
     {
         try { if (!p.HasExited) p.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }

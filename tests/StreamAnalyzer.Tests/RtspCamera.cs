@@ -46,20 +46,6 @@ public sealed class RtspCamera : IDisposable
         }
     }
 
-    private static bool Accepts(int port)
-    {
-        try
-        {
-            using var client = new System.Net.Sockets.TcpClient();
-            client.Connect(System.Net.IPAddress.Loopback, port);
-            return true;
-        }
-        catch (System.Net.Sockets.SocketException)
-        {
-            return false;
-        }
-    }
-
     public int ClientPort => Server.Value.ClientPort;
 
     public string Url => $"rtsp://127.0.0.1:{ClientPort}/{_path}";

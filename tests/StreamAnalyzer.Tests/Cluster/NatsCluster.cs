@@ -102,20 +102,6 @@ public sealed class NatsCluster : IDisposable
         return port;
     }
 
-    private static bool Accepts(int port)
-    {
-        try
-        {
-            using var client = new TcpClient();
-            client.Connect(System.Net.IPAddress.Loopback, port);
-            return true;
-        }
-        catch (SocketException)
-        {
-            return false;
-        }
-    }
-
     public void Dispose()
     {
         for (int i = 0; i < _nodes.Length; i++) Kill(i);
