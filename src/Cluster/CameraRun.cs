@@ -137,8 +137,14 @@ public sealed class CameraRun : IAsyncDisposable
             if (!_abort.IsCancellationRequested) await _abort.CancelAsync();
             await _run;
         }
-        if (!abandonResults) await Publisher.DrainAsync(drain);
-        else await Publisher.AbandonAsync();
+        if (abandonResults)
+        {
+            await Publisher.AbandonAsync();
+        }
+        else if (!await Publisher.DrainAsync(drain))
+        {
+            _log?.Invoke($"{Name}: {Publisher.Pending} record(s) not published within {drain.TotalSeconds:0.#} s, dropped (the local JSON lines keep them)");
+        }
     }
 
     /// <inheritdoc/>

@@ -25,6 +25,9 @@ public sealed class LeaseTable(INatsKVStore bucket, string worker)
 
         /// <summary>Another worker holds the camera now.</summary>
         Lost,
+
+        /// <summary>The lease had lapsed (NATS out of reach for a lease time) and nobody had taken it: claimed again.</summary>
+        Reclaimed,
     }
 
     /// <summary>Renews a held lease: its new revision, or <see cref="Renewal.Lost"/> once another worker holds the camera.</summary>
@@ -50,7 +53,7 @@ public sealed class LeaseTable(INatsKVStore bucket, string worker)
         }
         if (!current.Success && current.Error is not (NatsKVKeyNotFoundException or NatsKVKeyDeletedException)) throw current.Error;
         var reclaimed = await bucket.TryCreateAsync(camera, bytes, cancellationToken: cancel);
-        if (reclaimed.Success) return (Renewal.Renewed, reclaimed.Value);
+        if (reclaimed.Success) return (Renewal.Reclaimed, reclaimed.Value);
         if (reclaimed.Error is NatsKVCreateException or NatsKVWrongLastRevisionException) return (Renewal.Lost, 0);
         throw reclaimed.Error;
     }

@@ -19,6 +19,9 @@ public sealed class Worker(ClusterConnection cluster, WorkerOptions options)
     private readonly DateTimeOffset _started = DateTimeOffset.UtcNow;
     private Action<string> Log => options.Log ?? (_ => { });
     private TimeSpan _leaseTime = options.LeaseTime;
+    // When a NATS request of this worker last failed (ticks as UTC). After an outage the leases of every worker may
+    // have lapsed together (a leader being elected takes seconds); their holders renew them first.
+    private long _lastFailure = DateTimeOffset.MinValue.UtcTicks;
 
     /// <summary>Runs until <paramref name="stop"/>, then hands its cameras back.</summary>
     /// <exception cref="UserInputException">Another live worker has the same name, or the cluster does not answer.</exception>
@@ -76,14 +79,21 @@ public sealed class Worker(ClusterConnection cluster, WorkerOptions options)
                     int live = Math.Max(1, workerMirror.Items.Count(kv => kv.Value.Seen > fresh || kv.Key == options.Name));
                     int share = (cameras.Count + live - 1) / live;
                     int limit = options.MaxStreams > 0 ? Math.Min(options.MaxStreams, share) : share;
-                    await ClaimAsync(cameras, held, limit, leases, results, stop);
-                    overShareSince = Rebalance(limit, overShareSince, leases);
+                    // Leases and reports that lapsed during an outage say nothing of who is alive: for a lease time
+                    // after one, this worker leaves lapsed cameras to their holders (who claim them again) and keeps
+                    // its own.
+                    if (SinceLastFailure() > _leaseTime)
+                    {
+                        await ClaimAsync(cameras, held, limit, leases, results, stop);
+                        overShareSince = Rebalance(limit, overShareSince, leases);
+                    }
                     await ReportAsync(workers, stop);
-                    if (!reachable) Log("NATS reachable again");
+                    if (!reachable) Log($"NATS reachable again (cameras whose leases lapsed are left to their holders for {_leaseTime.TotalSeconds:0.#} s)");
                     reachable = true;
                 }
                 catch (Exception e) when (!stop.IsCancellationRequested)
                 {
+                    NoteFailure();
                     if (reachable) Log($"NATS out of reach ({e.Message}): cameras go on, local outputs are kept, results wait");
                     reachable = false;
                 }
@@ -122,9 +132,13 @@ public sealed class Worker(ClusterConnection cluster, WorkerOptions options)
                 try
                 {
                     if (!_runs.ContainsKey(run.Name)) continue; // released meanwhile
-                    var (outcome, revision) = await leases.RenewAsync(run.Name, run.LeaseRevision, run.Since, cancel);
-                    if (outcome == LeaseTable.Renewal.Renewed)
+                    // A deadline of its own, so that one request lost with a server does not delay the other renewals.
+                    using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancel);
+                    deadline.CancelAfter(_leaseTime / 3);
+                    var (outcome, revision) = await leases.RenewAsync(run.Name, run.LeaseRevision, run.Since, deadline.Token);
+                    if (outcome != LeaseTable.Renewal.Lost)
                     {
+                        if (outcome == LeaseTable.Renewal.Reclaimed) Log($"{run.Name}: its lease lapsed while NATS was out of reach; claimed again");
                         run.LeaseRevision = revision;
                         continue;
                     }
@@ -133,6 +147,7 @@ public sealed class Worker(ClusterConnection cluster, WorkerOptions options)
                 catch (Exception e) when (!cancel.IsCancellationRequested)
                 {
                     _ = e; // out of reach: tried again next tick; the camera goes on meanwhile
+                    NoteFailure();
                     continue;
                 }
                 finally
@@ -151,6 +166,10 @@ public sealed class Worker(ClusterConnection cluster, WorkerOptions options)
             await Task.Delay(options.Tick, cancel);
         }
     }
+
+    private void NoteFailure() => Interlocked.Exchange(ref _lastFailure, DateTimeOffset.UtcNow.UtcTicks);
+
+    private TimeSpan SinceLastFailure() => DateTimeOffset.UtcNow - new DateTimeOffset(Interlocked.Read(ref _lastFailure), TimeSpan.Zero);
 
     private void StopRemovedAndFailed(SortedDictionary<string, CameraRegistry.Entry> cameras, LeaseTable leases)
     {

@@ -30,6 +30,14 @@ public sealed class ClusterProbe(string url, TimeSpan leaseTime) : IAsyncDisposa
             .ToDictionary(kv => kv.Key[(ClusterLayout.ResultsPrefix.Length + 1)..], kv => (int)kv.Value);
     }
 
+    /// <summary>The server that leads the lease bucket's stream (the one whose loss lapses every lease together).</summary>
+    public string LeaseLeader()
+    {
+        Connection.LeasesAsync(leaseTime).AsTask().GetAwaiter().GetResult();
+        var stream = Connection.JetStream.GetStreamAsync("KV_" + ClusterLayout.LeasesBucket).AsTask().GetAwaiter().GetResult();
+        return stream.Info.Cluster?.Leader ?? throw new InvalidOperationException("the lease bucket has no leader");
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (_connection is not null) await _connection.DisposeAsync();

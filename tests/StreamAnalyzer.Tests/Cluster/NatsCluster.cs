@@ -61,6 +61,9 @@ public sealed class NatsCluster : IDisposable
         }
     }
 
+    /// <summary>The index of the node named <paramref name="name"/> (n1, n2, ...).</summary>
+    public int IndexOf(string name) => Array.FindIndex(_nodes, n => n.Name == name) is var i and >= 0 ? i : throw new ArgumentException($"no node {name}");
+
     /// <summary>Stops a node as a crash does (SIGKILL).</summary>
     public void Kill(int i)
     {

@@ -50,8 +50,12 @@ public class WorkerPoolTests
             Assert.True(resumed < LeaseSeconds + 20, $"the killed worker's cameras resumed after {resumed:0.0} s\n{Logs()}");
             counts = WaitForNewRecords(probe, counts, Cameras(1, 6), "after the kill", Logs);
 
-            // A NATS node lost: results keep flowing, and none of those the workers published is lost (checked at the end).
-            nats.Kill(2);
+            // A NATS node lost - the one leading the lease bucket, so that every lease lapses while a leader is elected:
+            // the holders keep their cameras, results keep flowing, and none the workers published is lost (checked at
+            // the end).
+            string leader = probe.LeaseLeader();
+            Console.WriteLine($"stopping {leader}, the lease bucket's leader");
+            nats.Kill(nats.IndexOf(leader));
             counts = WaitForNewRecords(probe, counts, Cameras(1, 6), "after a NATS node was stopped", Logs);
 
             // Cameras added and removed while running.
@@ -76,6 +80,7 @@ public class WorkerPoolTests
             // Nothing lost: every frame the two gracefully stopped workers wrote locally is in the stream, from them.
             var keys = all.Select(i => (i.Camera, i.Frame, i.Worker)).ToHashSet();
             int compared = 0;
+            var missing = new List<(string Worker, string Camera, long Frame)>();
             foreach (var file in Directory.EnumerateFiles(output.Path, "*.jsonl", SearchOption.AllDirectories))
             {
                 string worker = Path.GetFileName(Path.GetDirectoryName(Path.GetDirectoryName(file))!);
@@ -85,10 +90,11 @@ public class WorkerPoolTests
                 {
                     using var json = JsonDocument.Parse(line);
                     long frame = json.RootElement.GetProperty("frame").GetInt64();
-                    Assert.True(keys.Contains((camera, frame, worker)), $"{camera} frame {frame} written locally by {worker} is missing from the results stream");
+                    if (!keys.Contains((camera, frame, worker))) missing.Add((worker, camera, frame));
                     compared++;
                 }
             }
+            Assert.True(missing.Count == 0, MissingReport(missing, all, workers));
             Assert.True(compared > 100, $"only {compared} local records to compare");
             Console.WriteLine($"{all.Count} records in the stream; the {compared} local records of the stopped workers are all in it");
         }
@@ -99,6 +105,27 @@ public class WorkerPoolTests
             Console.WriteLine(Logs());
             Console.WriteLine(string.Join("\n", ChildProcesses.Output.Where(l => l.StartsWith("nats-server")).TakeLast(60)));
         }
+    }
+
+    // Which local records are missing, what the stream holds around them, and what the workers said about those cameras.
+    private static string MissingReport(List<(string Worker, string Camera, long Frame)> missing, IReadOnlyList<ClusterResults.Item> all, List<CliProcess.Running> workers)
+    {
+        var lines = new List<string>();
+        foreach (var g in missing.GroupBy(m => (m.Worker, m.Camera)))
+        {
+            long first = g.Min(m => m.Frame), last = g.Max(m => m.Frame);
+            lines.Add($"{g.Key.Camera}: {g.Count()} frame(s) written locally by {g.Key.Worker} are missing from the results stream (frames {first}..{last})");
+            var near = all.Where(i => i.Camera == g.Key.Camera && i.Frame >= first - 3 && i.Frame <= last + 3).Select(i => $"{i.Frame}:{i.Worker}");
+            lines.Add($"  stored near them: {string.Join(" ", near.Take(40))}");
+        }
+        var cameras = missing.Select(m => m.Camera).Distinct().ToArray();
+        string[] names = ["wa", "wb", "wc"];
+        for (int w = 0; w < workers.Count; w++)
+        {
+            lines.Add($"--- {names[w]}:");
+            lines.AddRange(workers[w].StdErr.Split('\n').Where(l => cameras.Any(c => l.Contains(c + ":")) || l.Contains("worker ") || l.Contains("NATS")));
+        }
+        return string.Join("\n", lines);
     }
 
     private static string[] Cameras(int first, int last) => Enumerable.Range(first, last - first + 1).Select(i => $"cam{i}").ToArray();
