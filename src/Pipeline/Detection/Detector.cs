@@ -68,6 +68,19 @@ public sealed class Detector : IDisposable
         }
     }
 
+    /// <summary>
+    /// Whether ONNX Runtime's intra-op threads spin while waiting (its default; see
+    /// <see cref="OnnxRuntimeModel.SpinWhileWaiting"/>). Pipelines turn it off for the cores' other stages.
+    /// </summary>
+    public bool SpinWhileWaiting
+    {
+        get => _onnx?.SpinWhileWaiting ?? false;
+        set
+        {
+            if (_onnx is not null) _onnx.SpinWhileWaiting = value;
+        }
+    }
+
     /// <summary>Loads a checkpoint and creates a detector that owns the model.</summary>
     public static Detector Load(string weights, DetectorOptions options) => new(YoloModel.Load(weights), options, ownsModel: true);
 

@@ -53,7 +53,10 @@ public sealed class InferenceStage
     public async Task RunAsync(ChannelReader<IReadOnlyList<Frame>> input, ChannelWriter<AnalyzedFrame> output, CancellationToken abort)
     {
         int previousThreads = _detector.IntraOpThreads;
+        bool previousSpin = _detector.SpinWhileWaiting;
         _detector.IntraOpThreads = ThreadsPerWorker;
+        // Decoding, rendering and encoding share the cores: threads waiting for work sleep instead of spinning.
+        _detector.SpinWhileWaiting = false;
         try
         {
             await StageCompletion.RunAsync(output, () => Workers == 1 ? RunOneAsync(input, output, abort) : RunManyAsync(input, output, abort))
@@ -62,6 +65,7 @@ public sealed class InferenceStage
         finally
         {
             _detector.IntraOpThreads = previousThreads;
+            _detector.SpinWhileWaiting = previousSpin;
         }
     }
 

@@ -16,8 +16,8 @@ namespace StreamAnalyzer.Pipeline.Model.Onnx;
 public sealed class OnnxRuntimeModel : IDisposable
 {
     private readonly YoloModel _model;
-    private readonly ConcurrentDictionary<int, SessionOptions> _options = new();
-    private readonly ConcurrentDictionary<(int B, int H, int W, string Layers, int Threads), Lazy<InferenceSession>> _sessions = new();
+    private readonly ConcurrentDictionary<(int Threads, bool Spin), SessionOptions> _options = new();
+    private readonly ConcurrentDictionary<(int B, int H, int W, string Layers, int Threads, bool Spin), Lazy<InferenceSession>> _sessions = new();
 
     /// <summary>Prepares to run <paramref name="model"/> (already fused) with <paramref name="threads"/> intra-op threads.</summary>
     public OnnxRuntimeModel(YoloModel model, int threads)
@@ -35,6 +35,13 @@ public sealed class OnnxRuntimeModel : IDisposable
         get;
         set => field = Math.Max(1, value);
     }
+
+    /// <summary>
+    /// Whether the intra-op threads spin between the parts of a run (ONNX Runtime's default: the lowest latency when
+    /// nothing else needs the cores). A pipeline whose other stages share the cores turns it off: spinning threads would
+    /// take the CPU that decoding, rendering and encoding need. Only matters with more than one thread.
+    /// </summary>
+    public bool SpinWhileWaiting { get; set; } = true;
 
     /// <summary>Builds (and keeps) the session for an input shape ahead of the first frame, so the first frame is not slow.</summary>
     public void Prepare(int batch, int height, int width, IReadOnlyCollection<int>? layers = null) => Session(batch, height, width, layers ?? []);
@@ -76,20 +83,19 @@ public sealed class OnnxRuntimeModel : IDisposable
 
     // Lazy: two workers meeting a new shape at once build its session once.
     private InferenceSession Session(int b, int h, int w, IReadOnlyCollection<int> layers) =>
-        _sessions.GetOrAdd((b, h, w, string.Join(",", layers.Order()), Threads), key => new Lazy<InferenceSession>(() =>
-            new InferenceSession(OnnxExport.Build(_model, key.B, key.H, key.W, layers).ToByteArray(), Options(key.Threads)))).Value;
+        _sessions.GetOrAdd((b, h, w, string.Join(",", layers.Order()), Threads, SpinWhileWaiting && Threads > 1), key => new Lazy<InferenceSession>(() =>
+            new InferenceSession(OnnxExport.Build(_model, key.B, key.H, key.W, layers).ToByteArray(), Options(key.Threads, key.Spin)))).Value;
 
-    private SessionOptions Options(int threads) => _options.GetOrAdd(threads, n =>
+    private SessionOptions Options(int threads, bool spin) => _options.GetOrAdd((threads, spin), key =>
     {
         var options = new SessionOptions
         {
             GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
-            IntraOpNumThreads = n,
+            IntraOpNumThreads = key.Threads,
             InterOpNumThreads = 1,
             ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
         };
-        // Workers sleep between runs instead of spinning: the pipeline's other stages (and TorchSharp) need the cores.
-        options.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
+        options.AddSessionConfigEntry("session.intra_op.allow_spinning", key.Spin ? "1" : "0");
         return options;
     });
 
