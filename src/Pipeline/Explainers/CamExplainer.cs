@@ -35,6 +35,12 @@ public sealed class CamExplainer(YoloModel model, CamMethod method, CamTarget ta
     /// </summary>
     public int FaithfulnessSteps { get; init; }
 
+    /// <summary>
+    /// Takes gradients by a backward pass through the recorded graph even where windows around each detection apply
+    /// (slower, same maps): the reference the windows are checked against.
+    /// </summary>
+    public bool WholeGraphGradients { get; init; }
+
     /// <summary>The targets a forward pass must capture (and take gradients from): none for methods that explain the input.</summary>
     public IReadOnlyList<ExplainTarget> RequiredTargets => Method.ExplainsInput ? [] : Layers.AllTargets(model);
 
@@ -60,15 +66,24 @@ public sealed class CamExplainer(YoloModel model, CamMethod method, CamTarget ta
         var targets = RequiredTargets;
         var layers = targets.Where(t => t.Submodule is null).Select(t => t.Layer).ToArray();
         var submodules = targets.Where(t => t.Submodule is not null).Select(t => t.Name).ToArray();
+        int height = (int)input.shape[2], width = (int)input.shape[3];
         // Submodule outputs need hooks inside the TorchSharp modules: those run the whole network there.
         if (onnx is null || submodules.Length > 0)
         {
+            // Where windows apply, the captured activations serve them as ONNX Runtime's do: no graph is recorded, and
+            // each detection's gradients come from its window (on CUDA too) instead of a backward through the network.
+            // Float32 only: half-precision models keep the whole-graph backward, the path checked in fp16 on a GPU.
+            if (!WholeGraphGradients && submodules.Length == 0 && Method.NeedsGradients && input.dtype == ScalarType.Float32 && Layers.GradientRoots(model) is not null
+                && Windows() is { } levelWindows)
+            {
+                var captured = model.Run(input, capture: layers);
+                return new ExplainedForward(input, captured, new WindowGradients(model, levelWindows, captured, Target, height, width));
+            }
             var output = model.Run(input, capture: layers, gradientFrom: Method.NeedsGradients ? layers : null, submodules: submodules);
             return new ExplainedForward(input, output, Method.NeedsGradients ? new GraphGradients(model, output, Target) : null);
         }
-        int height = (int)input.shape[2], width = (int)input.shape[3];
         if (!Method.NeedsGradients) return new ExplainedForward(input, onnx.Run(input, layers), null, (Method.Perturbs || FaithfulnessSteps > 0) && input.device.type == DeviceType.CPU ? onnx : null);
-        if (Layers.GradientRoots(model) is not null)
+        if (!WholeGraphGradients && Layers.GradientRoots(model) is not null)
         {
             var windows = Windows();
             if (windows is not null)

@@ -107,9 +107,10 @@ internal sealed class LevelWindows
         using var grad = enable_grad();
         int size = 2 * Probe + 1;
         var device = _model.parameters().First().device;
-        // A generator of its own: reseeding the global one would change other code's random draws.
-        using var generator = new Generator(0, device);
-        var crops = _roots[level].ToDictionary(r => r, r => randn([1, _model.Layers[r].OutChannels, size, size], device: device, generator: generator).requires_grad_(true));
+        // A generator of its own: reseeding the global one would change other code's random draws. Drawn on the CPU
+        // (the same probe on every device) and moved.
+        using var generator = new Generator(0);
+        var crops = _roots[level].ToDictionary(r => r, r => randn([1, _model.Layers[r].OutChannels, size, size], generator: generator).to(device).requires_grad_(true));
         var leaves = crops.Values.ToArray();
         var logits = Recompute(level, crops);
         long centre = (long)Probe * size + Probe;
