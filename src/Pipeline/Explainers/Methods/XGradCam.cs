@@ -11,5 +11,5 @@ public sealed class XGradCam : CamMethod
 
     /// <inheritdoc/>
     protected override Tensor Weights(Tensor activations, Tensor gradients) =>
-        (gradients * activations).sum([1, 2]) / activations.sum([1, 2]).add(TorchScalars.Of(1e-7));
+        (gradients * activations).sum([1, 2]) / activations.sum([1, 2]).add(TorchScalars.Of(1e-7), TorchScalars.One);
 }

@@ -13,7 +13,7 @@ internal static class BatchNormFolding
     {
         using var noGrad = no_grad();
         using var scope = NewDisposeScope();
-        var std = bn.running_var!.add(TorchScalars.Of(bn.eps)).sqrt();
+        var std = bn.running_var!.add(TorchScalars.Of(bn.eps), TorchScalars.One).sqrt();
         var scale = bn.weight / std;
         var w = weight * scale.reshape(-1, 1, 1, 1);
         var b = bn.bias! - bn.running_mean! * scale;

@@ -83,8 +83,8 @@ public sealed class DflDetectHead : DetectionHead
             boxes.Add(cv2[i].call(x).view(b, 4 * _regMax, h * w));
             classes.Add(cv3[i].call(x).view(b, NumClasses, h * w));
             // Cell centres (x + 0.5, y + 0.5), row-major, as upstream's make_anchors.
-            var sx = arange(TorchScalars.Of(w), dtype: x.dtype, device: x.device).add(TorchScalars.Of(0.5));
-            var sy = arange(TorchScalars.Of(h), dtype: x.dtype, device: x.device).add(TorchScalars.Of(0.5));
+            var sx = arange(TorchScalars.Of(w), dtype: x.dtype, device: x.device).add(TorchScalars.Of(0.5), TorchScalars.One);
+            var sy = arange(TorchScalars.Of(h), dtype: x.dtype, device: x.device).add(TorchScalars.Of(0.5), TorchScalars.One);
             centres.Add(stack([sx.view(1, w).expand(h, w), sy.view(h, 1).expand(h, w)], 0).view(2, h * w));
             strides.Add(full([h * w], TorchScalars.Of(_strides[i]), dtype: x.dtype, device: x.device));
         }
