@@ -67,31 +67,23 @@ public sealed class CamExplainer(YoloModel model, CamMethod method, CamTarget ta
         var layers = targets.Where(t => t.Submodule is null).Select(t => t.Layer).ToArray();
         var submodules = targets.Where(t => t.Submodule is not null).Select(t => t.Name).ToArray();
         int height = (int)input.shape[2], width = (int)input.shape[3];
+        // Where windows apply, the forward pass only captures the target layers (ONNX Runtime's, or TorchSharp's with no
+        // graph recorded, e.g. on CUDA) and each detection's gradients come from its window, not a backward through the
+        // network. On TorchSharp float32 only: half-precision models keep the whole-graph backward, the path checked in
+        // fp16 on a GPU.
+        if (Method.NeedsGradients && submodules.Length == 0 && !WholeGraphGradients && (onnx is not null || input.dtype == ScalarType.Float32)
+            && Layers.GradientRoots(model) is not null && Windows() is { } windows)
+        {
+            var full = onnx?.Run(input, layers) ?? model.Run(input, capture: layers);
+            return new ExplainedForward(input, full, new WindowGradients(model, windows, full, Target, height, width));
+        }
         // Submodule outputs need hooks inside the TorchSharp modules: those run the whole network there.
         if (onnx is null || submodules.Length > 0)
         {
-            // Where windows apply, the captured activations serve them as ONNX Runtime's do: no graph is recorded, and
-            // each detection's gradients come from its window (on CUDA too) instead of a backward through the network.
-            // Float32 only: half-precision models keep the whole-graph backward, the path checked in fp16 on a GPU.
-            if (!WholeGraphGradients && submodules.Length == 0 && Method.NeedsGradients && input.dtype == ScalarType.Float32 && Layers.GradientRoots(model) is not null
-                && Windows() is { } levelWindows)
-            {
-                var captured = model.Run(input, capture: layers);
-                return new ExplainedForward(input, captured, new WindowGradients(model, levelWindows, captured, Target, height, width));
-            }
             var output = model.Run(input, capture: layers, gradientFrom: Method.NeedsGradients ? layers : null, submodules: submodules);
             return new ExplainedForward(input, output, Method.NeedsGradients ? new GraphGradients(model, output, Target) : null);
         }
         if (!Method.NeedsGradients) return new ExplainedForward(input, onnx.Run(input, layers), null, (Method.Perturbs || FaithfulnessSteps > 0) && input.device.type == DeviceType.CPU ? onnx : null);
-        if (!WholeGraphGradients && Layers.GradientRoots(model) is not null)
-        {
-            var windows = Windows();
-            if (windows is not null)
-            {
-                var full = onnx.Run(input, layers);
-                return new ExplainedForward(input, full, new WindowGradients(model, windows, full, Target, height, width));
-            }
-        }
         PartialForward partial;
         lock (_gate) partial = _partial ??= new PartialForward(model, layers, Layers.GradientRoots(model));
         var ort = onnx.Run(input, partial.Inputs);

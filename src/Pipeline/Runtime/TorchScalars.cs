@@ -15,8 +15,8 @@ internal static class TorchScalars
     private static readonly ConcurrentDictionary<long, Scalar> Longs = new();
 
     /// <summary>
-    /// The <c>alpha</c> of <c>add</c>/<c>sub</c> with a scalar: their one-argument forms make it from the number 1 on
-    /// the spot (<c>add(scalar, 1)</c>), a scalar the collector can finalise mid-call like any other. Pass this instead.
+    /// The <c>alpha</c> of <c>add</c> with a scalar: its one-argument form makes it from the number 1 on the spot
+    /// (<c>add(scalar, 1)</c>), a scalar the collector can finalise mid-call like any other. Pass this instead.
     /// </summary>
     public static Scalar One { get; } = 1.0.ToScalar();
 
