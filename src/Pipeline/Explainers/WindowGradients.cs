@@ -1,4 +1,5 @@
 using StreamAnalyzer.Pipeline.Explainers.Targets;
+using StreamAnalyzer.Pipeline.Runtime;
 using StreamAnalyzer.Pipeline.Model;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -46,7 +47,7 @@ internal sealed class WindowGradients(YoloModel model, LevelWindows windows, Mod
             }
             var centres = windows.RecomputeCentre(level, crops);
             var score = inside.Select((p, j) => target.Score(centres[j, p.at.Anchor], p.d.Detection.ClassId, model.Layout))
-                .Aggregate((a, b) => a + b);
+                .Aggregate((a, b) => a.Plus(b));
             var grads = torch.autograd.grad([score], targets.Select(t => crops[t.Layer]).ToArray());
             for (int j = 0; j < inside.Length; j++)
             {

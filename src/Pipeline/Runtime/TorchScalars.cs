@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using TorchSharp;
+using static TorchSharp.torch;
 
 namespace StreamAnalyzer.Pipeline.Runtime;
 
@@ -7,7 +8,9 @@ namespace StreamAnalyzer.Pipeline.Runtime;
 /// Scalars for tensor operations, created once and kept. TorchSharp 0.107 turns a plain number passed to a tensor
 /// operation into a <see cref="Scalar"/> that nothing keeps alive while the native call runs: the garbage collector
 /// can finalise it mid-call (seen here as "Expected false to be true" from <c>Scalar::toFloat</c> in a LeakyReLU, see
-/// dotnet/TorchSharp#1434). Every per-frame operation with a number takes its scalar from here instead.
+/// dotnet/TorchSharp#1434). Every operation with a number takes its scalar from here instead, and tensors are added
+/// with <see cref="Plus(Tensor, Tensor)"/>: <c>a + b</c> and <c>add(b)</c> are <c>add(b, 1)</c>, an alpha made on the
+/// spot. <c>TorchScalarsTests</c> checks the built library for calls that make a scalar on the spot.
 /// </summary>
 internal static class TorchScalars
 {
@@ -25,4 +28,16 @@ internal static class TorchScalars
 
     /// <summary>An integer scalar (sizes, for <c>arange</c>).</summary>
     public static Scalar Of(long value) => Longs.GetOrAdd(value, v => v.ToScalar());
+
+    /// <summary><c>a + b</c>, with the kept alpha.</summary>
+    public static Tensor Plus(this Tensor a, Tensor b) => a.add(b, One);
+
+    /// <summary><c>a + value</c>, with kept scalars.</summary>
+    public static Tensor Plus(this Tensor a, double value) => a.add(Of(value), One);
+
+    /// <summary><c>a += b</c> in place, with the kept alpha.</summary>
+    public static Tensor PlusInPlace(this Tensor a, Tensor b) => a.add_(b, One);
+
+    /// <summary><c>1 - a</c>, with kept scalars.</summary>
+    public static Tensor OneMinus(this Tensor a) => a.neg().add_(Of(1.0), One);
 }

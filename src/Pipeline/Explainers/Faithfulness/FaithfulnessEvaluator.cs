@@ -1,6 +1,8 @@
 using OpenCvSharp;
 using StreamAnalyzer.Pipeline.Explainers.Perturbation;
 using StreamAnalyzer.Pipeline.Model;
+using StreamAnalyzer.Pipeline.Runtime;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace StreamAnalyzer.Pipeline.Explainers.Faithfulness;
@@ -40,9 +42,9 @@ public sealed class FaithfulnessEvaluator(YoloModel model, PerturbationOptions o
         // random baseline map, so they go in random blobs as the baseline's pixels do: a per-pixel random order would
         // sprinkle deleted dots, which destroys a detection sooner than anything a map points at.
         var tieBreak = tensor(RandomMap(height, width, options.Seed)).to(ScalarType.Float64);
-        var values = tensor(map).to(ScalarType.Float64) + tieBreak * 1e-7;
+        var values = tensor(map).to(ScalarType.Float64).Plus(tieBreak.mul(TorchScalars.Of(1e-7)));
         var order = values.argsort(descending: true);
-        var rank = empty_like(order).index_put_(arange(map.Length, ScalarType.Int64), order).to(input.device);
+        var rank = empty_like(order).index_put_(arange(TorchScalars.Of((long)map.Length), ScalarType.Int64), order).to(input.device);
         var blurred = Blur(input);
         var image = input.unsqueeze(0);
         var fill = image.mean([2, 3], keepdim: true);
@@ -55,8 +57,10 @@ public sealed class FaithfulnessEvaluator(YoloModel model, PerturbationOptions o
                 int k = i % (Steps + 1);
                 bool deleting = i <= Steps;
                 long changed = (long)Math.Round((double)k / Steps * pixels);
-                var mask = rank.lt(changed).view(1, 1, height, width).to(input.dtype);
-                batch.Add(deleting ? image * (1 - mask) + fill * mask : blurred * (1 - mask) + image * mask);
+                using var threshold = changed.ToScalar(); // alive until lt has read it
+                var mask = rank.lt(threshold).view(1, 1, height, width).to(input.dtype);
+                var kept = mask.OneMinus();
+                batch.Add(deleting ? (image * kept).Plus(fill * mask) : (blurred * kept).Plus(image * mask));
             }
             return cat(batch, 0);
         }, [target], DetectionMatch.Refound)[0];

@@ -1,4 +1,6 @@
 using StreamAnalyzer.Pipeline.Explainers.Perturbation;
+using StreamAnalyzer.Pipeline.Runtime;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace StreamAnalyzer.Pipeline.Explainers.Methods;
@@ -57,7 +59,7 @@ public sealed class DRise : CamMethod
         Tensor? masks = null;
         var weights = first.Rerun.Score(count, (start, n) =>
         {
-            var grid = rand([n, 1, GridCells, GridCells], generator: generator).lt(KeepProbability).to(ScalarType.Float32);
+            var grid = rand([n, 1, GridCells, GridCells], generator: generator).lt(TorchScalars.Of(KeepProbability)).to(ScalarType.Float32);
             var smooth = nn.functional.interpolate(grid, [(GridCells + 1) * cellH, (GridCells + 1) * cellW], mode: InterpolationMode.Bilinear, align_corners: false);
             var shifts = randint(0, cellH * cellW, [n], generator: generator).data<long>().ToArray();
             masks = stack(Enumerable.Range(0, n).Select(i =>
@@ -69,19 +71,22 @@ public sealed class DRise : CamMethod
         }, detections.Select(d => d.Target).ToArray(), DetectionMatch.DRise, scores =>
         {
             var flat = masks!.view(masks.shape[0], -1);
-            saliency.add_(scores.to(input.device).matmul(flat));
-            maskSum.add_(flat.sum(0L));
-            maskSquares.add_(flat.square().sum(0L));
+            saliency.PlusInPlace(scores.to(input.device).matmul(flat));
+            maskSum.PlusInPlace(flat.sum(0L));
+            maskSquares.PlusInPlace(flat.square().sum(0L));
         });
         // cov(w, M(x)) = (sum_i w_i M_i(x) - mean(w) sum_i M_i(x)) / N; its standard error sqrt(var(w) var(M(x)) / N).
-        var maskVariance = (maskSquares / count - (maskSum / count).square()).clamp_min(0);
+        var n = TorchScalars.Of((double)count);
+        var maskVariance = (maskSquares.div(n) - maskSum.div(n).square()).clamp_min(TorchScalars.Of(0.0));
         return Enumerable.Range(0, detections.Count).Select(t =>
         {
             double meanScore = weights[t].Average();
             double scoreVariance = weights[t].Select(w => (w - meanScore) * (w - meanScore)).Sum() / count;
-            var covariance = (saliency[t] - maskSum * meanScore) / count;
-            var standardError = (maskVariance * (scoreVariance / count)).sqrt();
-            return (Tensor?)nn.functional.relu(covariance - standardError * SignificanceLevel).view(height, width);
+            // Scalars made per frame live until the operations that read them are done.
+            using Scalar mean = meanScore.ToScalar(), variance = (scoreVariance / count).ToScalar();
+            var covariance = (saliency[t] - maskSum.mul(mean)).div(n);
+            var standardError = maskVariance.mul(variance).sqrt();
+            return (Tensor?)nn.functional.relu(covariance - standardError.mul(TorchScalars.Of(SignificanceLevel))).view(height, width);
         }).ToArray();
     }
 }

@@ -18,7 +18,7 @@ public sealed class GradCamPlusPlus : CamMethod
     protected override Tensor Weights(Tensor activations, Tensor gradients)
     {
         var g2 = gradients.pow(TorchScalars.Of(2.0));
-        var denominator = g2.mul(TorchScalars.Of(2.0)) + (activations * gradients.pow(TorchScalars.Of(3.0))).sum([1, 2], keepdim: true);
+        var denominator = g2.mul(TorchScalars.Of(2.0)).Plus((activations * gradients.pow(TorchScalars.Of(3.0))).sum([1, 2], keepdim: true));
         denominator = where(denominator.ne(TorchScalars.Of(0.0)), denominator, ones_like(denominator));
         var alpha = g2 / denominator.add(TorchScalars.Of(1e-7), TorchScalars.One);
         return (alpha * nn.functional.relu(gradients)).sum([1, 2]);

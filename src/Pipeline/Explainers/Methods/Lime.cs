@@ -1,6 +1,7 @@
 using OpenCvSharp;
 using OpenCvSharp.XImgProc;
 using StreamAnalyzer.Pipeline.Explainers.Perturbation;
+using StreamAnalyzer.Pipeline.Runtime;
 using static TorchSharp.torch;
 
 namespace StreamAnalyzer.Pipeline.Explainers.Methods;
@@ -46,13 +47,13 @@ public sealed class Lime : CamMethod
         var (labels, segments) = Superpixels(first.Input);
         var labelIndex = tensor(labels, dtype: ScalarType.Int64, device: first.Input.device);
         using var generator = new Generator((ulong)first.Perturbation.Seed);
-        var samples = rand([count, segments], generator: generator).lt(0.5).to(ScalarType.Float32);
+        var samples = rand([count, segments], generator: generator).lt(TorchScalars.Of(0.5)).to(ScalarType.Float32);
         samples[0] = ones(segments);
         var input = first.Input.unsqueeze(0);
         var scores = first.Rerun.Score(count, (start, n) =>
         {
             var keep = samples[start..(start + n)].to(input.device).index_select(1, labelIndex).view(n, 1, height, width).to(input.dtype);
-            return input * keep + (1 - keep) * Grey;
+            return (input * keep).Plus(keep.OneMinus().mul(TorchScalars.Of(Grey)));
         }, detections.Select(d => d.Target).ToArray(), DetectionMatch.Refound);
 
         var z = samples.to(ScalarType.Float64).data<double>().ToArray();
@@ -77,7 +78,7 @@ public sealed class Lime : CamMethod
     private static (long[] Labels, int Count) Superpixels(Tensor input)
     {
         int height = (int)input.shape[1], width = (int)input.shape[2];
-        using var hwc = input.to(ScalarType.Float32).mul(255).clamp(0, 255).to(ScalarType.Byte).permute(1, 2, 0).contiguous().cpu();
+        using var hwc = input.to(ScalarType.Float32).mul(TorchScalars.Of(255.0)).clamp(TorchScalars.Of(0.0), TorchScalars.Of(255.0)).to(ScalarType.Byte).permute(1, 2, 0).contiguous().cpu();
         var pixels = hwc.bytes.ToArray();
         using var rgb = Mat.FromPixelData(height, width, MatType.CV_8UC3, pixels);
         using var lab = new Mat();

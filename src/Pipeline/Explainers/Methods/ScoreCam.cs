@@ -1,4 +1,5 @@
 using StreamAnalyzer.Pipeline.Explainers.Perturbation;
+using StreamAnalyzer.Pipeline.Runtime;
 using static TorchSharp.torch;
 
 namespace StreamAnalyzer.Pipeline.Explainers.Methods;
@@ -51,7 +52,7 @@ public sealed class ScoreCam : CamMethod
                     mode: InterpolationMode.Bilinear, align_corners: false);
                 var low = masks.amin([2, 3], keepdim: true);
                 var range = masks.amax([2, 3], keepdim: true) - low;
-                masks = where(range.gt(0), (masks - low) / range.clamp_min(1e-12), zeros_like(masks));
+                masks = where(range.gt(TorchScalars.Of(0.0)), (masks - low) / range.clamp_min(TorchScalars.Of(1e-12)), zeros_like(masks));
                 images.Add(input * masks);
             }
             return cat(images, 0);

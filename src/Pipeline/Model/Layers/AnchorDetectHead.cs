@@ -120,7 +120,7 @@ public sealed class AnchorDetectHead : DetectionHead, IFusable
             x = x.view(bs, NumAnchors, NumOutputs, ny, nx).permute(0, 1, 3, 4, 2).contiguous();
             var y = x.sigmoid();
             var grid = MakeGrid(nx, ny, x.device, x.dtype);
-            var xy = y[TensorIndex.Ellipsis, TensorIndex.Slice(0, 2)].mul(TorchScalars.Of(2.0)).sub(TorchScalars.Of(0.5)).add(grid).mul(TorchScalars.Of(_strides[i]));
+            var xy = y[TensorIndex.Ellipsis, TensorIndex.Slice(0, 2)].mul(TorchScalars.Of(2.0)).sub(TorchScalars.Of(0.5)).Plus(grid).mul(TorchScalars.Of(_strides[i]));
             var anchorGrid = anchor_grid is not null ? anchor_grid[i] : anchors[i].mul(TorchScalars.Of(_strides[i])).view(1, NumAnchors, 1, 1, 2);
             var wh = y[TensorIndex.Ellipsis, TensorIndex.Slice(2, 4)].mul(TorchScalars.Of(2.0)).pow(TorchScalars.Of(2.0)) * anchorGrid.to(x.dtype);
             var decoded = cat([xy, wh, y[TensorIndex.Ellipsis, TensorIndex.Slice(4, null)]], -1);
@@ -192,7 +192,7 @@ public sealed class AnchorDetectHead : DetectionHead, IFusable
                 using var scope = NewDisposeScope();
                 var conv = m[i];
                 long c1 = conv.weight.shape[0], c2 = conv.weight.shape[1];
-                var bias = conv.bias! + matmul(conv.weight.reshape(c1, c2), ia[i].Value.reshape(c2, 1)).squeeze(1);
+                var bias = conv.bias!.Plus(matmul(conv.weight.reshape(c1, c2), ia[i].Value.reshape(c2, 1)).squeeze(1));
                 var scale = im[i].Value.reshape(c1);
                 var newBias = bias * scale;
                 var newWeight = conv.weight * im[i].Value.transpose(0, 1);

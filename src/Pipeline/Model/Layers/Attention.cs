@@ -48,7 +48,7 @@ public sealed class Attention : nn.Module<Tensor, Tensor>, IOnnxExportable
         var parts = qkv.call(x).view(b, _heads, _keyDim * 2 + _headDim, h * w).split([_keyDim, _keyDim, _headDim], 2);
         var (q, k, v) = (parts[0], parts[1], parts[2]);
         var weights = matmul(q.transpose(-2, -1), k).mul(TorchScalars.Of(_scale)).softmax(-1);
-        var attended = matmul(v, weights.transpose(-2, -1)).view(b, c, h, w) + pe.call(v.reshape(b, c, h, w));
+        var attended = matmul(v, weights.transpose(-2, -1)).view(b, c, h, w).Plus(pe.call(v.reshape(b, c, h, w)));
         return proj.call(attended);
     }
 

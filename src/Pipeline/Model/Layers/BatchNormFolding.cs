@@ -17,7 +17,7 @@ internal static class BatchNormFolding
         var scale = bn.weight / std;
         var w = weight * scale.reshape(-1, 1, 1, 1);
         var b = bn.bias! - bn.running_mean! * scale;
-        if (bias is not null) b = b + bias * scale;
+        if (bias is not null) b = b.Plus(bias * scale);
         return (w.MoveToOuterDisposeScope(), b.MoveToOuterDisposeScope());
     }
 

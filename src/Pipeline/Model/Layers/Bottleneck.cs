@@ -1,4 +1,5 @@
 using StreamAnalyzer.Pipeline.Model.Onnx;
+using StreamAnalyzer.Pipeline.Runtime;
 using StreamAnalyzer.Pipeline.Checkpoints;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -28,7 +29,7 @@ public sealed class Bottleneck : nn.Module<Tensor, Tensor>, IOnnxExportable
     public override Tensor forward(Tensor x)
     {
         var y = cv2.call(cv1.call(x));
-        return _add ? x + y : y;
+        return _add ? x.Plus(y) : y;
     }
 
     string IOnnxExportable.ToOnnx(OnnxGraph g, IReadOnlyList<string> inputs)

@@ -91,9 +91,9 @@ public sealed class DflDetectHead : DetectionHead
         var distances = dfl.call(cat(boxes, 2));                      // (B, 4, N): left, top, right, bottom
         var anchors = cat(centres, 1).unsqueeze(0);                   // (1, 2, N)
         var topLeft = anchors - distances.narrow(1, 0, 2);
-        var bottomRight = anchors + distances.narrow(1, 2, 2);
+        var bottomRight = anchors.Plus(distances.narrow(1, 2, 2));
         var stride = cat(strides, 0).view(1, 1, -1);
-        var box = cat([(topLeft + bottomRight).div(TorchScalars.Of(2.0)), bottomRight - topLeft], 1) * stride;
+        var box = cat([topLeft.Plus(bottomRight).div(TorchScalars.Of(2.0)), bottomRight - topLeft], 1) * stride;
         var logits = cat(classes, 2);                                 // (B, nc, N)
         var pred = cat([box, logits.sigmoid()], 1).transpose(1, 2).contiguous();
         return (pred.MoveToOuterDisposeScope(), logits.transpose(1, 2).MoveToOuterDisposeScope());

@@ -1,4 +1,5 @@
 using StreamAnalyzer.Pipeline.Model.Onnx;
+using StreamAnalyzer.Pipeline.Runtime;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -21,7 +22,7 @@ public sealed class ImplicitA : nn.Module<Tensor, Tensor>, IOnnxExportable
     public Tensor Value => @implicit;
 
     /// <inheritdoc/>
-    public override Tensor forward(Tensor x) => @implicit + x;
+    public override Tensor forward(Tensor x) => @implicit.Plus(x);
 
     string IOnnxExportable.ToOnnx(OnnxGraph g, IReadOnlyList<string> inputs) => g.Add(g.Weight(@implicit), inputs[0]);
 }

@@ -1,4 +1,5 @@
 using StreamAnalyzer.Pipeline.Model.Onnx;
+using StreamAnalyzer.Pipeline.Runtime;
 using StreamAnalyzer.Pipeline.Checkpoints;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -29,9 +30,9 @@ public sealed class PsaBlock : nn.Module<Tensor, Tensor>, IOnnxExportable
     public override Tensor forward(Tensor x)
     {
         var a = attn.call(x);
-        x = _add ? x + a : a;
+        x = _add ? x.Plus(a) : a;
         var f = ffn.call(x);
-        return _add ? x + f : f;
+        return _add ? x.Plus(f) : f;
     }
 
     string IOnnxExportable.ToOnnx(OnnxGraph g, IReadOnlyList<string> inputs)

@@ -1,4 +1,5 @@
 using StreamAnalyzer.Pipeline.Model.Onnx;
+using StreamAnalyzer.Pipeline.Runtime;
 using StreamAnalyzer.Pipeline.Checkpoints;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -54,8 +55,8 @@ public sealed class RepConv : nn.Module<Tensor, Tensor>, IFusable, IOnnxExportab
     public override Tensor forward(Tensor x)
     {
         if (rbr_reparam is not null) return act.call(rbr_reparam.call(x));
-        var sum = rbr_dense!.call(x) + rbr_1x1!.call(x);
-        if (rbr_identity is not null) sum = sum + rbr_identity.call(x);
+        var sum = rbr_dense!.call(x).Plus(rbr_1x1!.call(x));
+        if (rbr_identity is not null) sum = sum.Plus(rbr_identity.call(x));
         return act.call(sum);
     }
 
@@ -68,17 +69,18 @@ public sealed class RepConv : nn.Module<Tensor, Tensor>, IFusable, IOnnxExportab
         var (w3, b3) = BatchNormFolding.Fold(denseConv.weight, null, (BatchNorm2d)rbr_dense[1]);
         var (w1, b1) = BatchNormFolding.Fold(((Conv2d)rbr_1x1![0]).weight, null, (BatchNorm2d)rbr_1x1[1]);
         using var scope = NewDisposeScope();
-        var weight = w3 + nn.functional.pad(w1, [1, 1, 1, 1]);
-        var bias = b3 + b1;
+        var weight = w3.Plus(nn.functional.pad(w1, [1, 1, 1, 1]));
+        var bias = b3.Plus(b1);
         if (rbr_identity is not null)
         {
             // The identity branch is a 3x3 kernel with a 1 at the centre of each channel's own input.
             long inPerGroup = denseConv.in_channels / _groups;
             var id = zeros(denseConv.in_channels, inPerGroup, 3, 3);
-            for (long i = 0; i < denseConv.in_channels; i++) id[i, i % inPerGroup, 1, 1] = 1f;
+            var one = tensor(1f);
+            for (long i = 0; i < denseConv.in_channels; i++) id[i, i % inPerGroup, 1, 1] = one;
             var (wi, bi) = BatchNormFolding.Fold(id, null, rbr_identity);
-            weight = weight + wi;
-            bias = bias + bi;
+            weight = weight.Plus(wi);
+            bias = bias.Plus(bi);
         }
         var reparam = nn.Conv2d(denseConv.in_channels, denseConv.out_channels, (3, 3), (denseConv.stride[0], denseConv.stride[1]),
             (1, 1), groups: _groups, bias: true);

@@ -1,4 +1,5 @@
 using StreamAnalyzer.Pipeline.Model.Onnx;
+using StreamAnalyzer.Pipeline.Runtime;
 using static TorchSharp.torch;
 
 namespace StreamAnalyzer.Pipeline.Model.Layers;
@@ -7,7 +8,7 @@ namespace StreamAnalyzer.Pipeline.Model.Layers;
 public sealed class Shortcut() : MultiInputLayer(nameof(Shortcut)), IOnnxExportable
 {
     /// <inheritdoc/>
-    public override Tensor forward(IReadOnlyList<Tensor> inputs) => inputs[0] + inputs[1];
+    public override Tensor forward(IReadOnlyList<Tensor> inputs) => inputs[0].Plus(inputs[1]);
 
     string IOnnxExportable.ToOnnx(OnnxGraph g, IReadOnlyList<string> inputs) => g.Add(inputs[0], inputs[1]);
 
