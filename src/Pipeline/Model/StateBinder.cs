@@ -27,8 +27,10 @@ internal static class StateBinder
             if (!source.Size.SequenceEqual(target.shape))
                 throw new CheckpointException(checkpoint.FilePath,
                     $"'{name}' has shape {source.ShapeText} in the checkpoint but the architecture expects ({string.Join(", ", target.shape)})");
+            // Both held in variables: a tensor only passed along can be finalised while libtorch still reads it.
             using var value = checkpoint.ReadTensor(source);
-            target.copy_(value.to(target.dtype));
+            using var converted = value.to(target.dtype);
+            target.copy_(converted);
         }
     }
 }
