@@ -8,7 +8,8 @@ namespace StreamAnalyzer.Pipeline.Runtime;
 /// Scalars for tensor operations, created once and kept. TorchSharp 0.107 turns a plain number passed to a tensor
 /// operation into a <see cref="Scalar"/> that nothing keeps alive while the native call runs: the garbage collector
 /// can finalise it mid-call (seen here as "Expected false to be true" from <c>Scalar::toFloat</c> in a LeakyReLU, see
-/// dotnet/TorchSharp#1434). Every operation with a number takes its scalar from here instead, and tensors are added
+/// dotnet/TorchSharp#1434). Every operation with a constant takes its scalar from here instead (a value that changes
+/// per frame goes in a <c>ToScalar()</c> disposed after the call, not in this cache), and tensors are added
 /// with <see cref="Plus(Tensor, Tensor)"/>: <c>a + b</c> and <c>add(b)</c> are <c>add(b, 1)</c>, an alpha made on the
 /// spot. <c>TorchScalarsTests</c> checks the built library for calls that make a scalar on the spot.
 /// </summary>
@@ -18,8 +19,8 @@ internal static class TorchScalars
     private static readonly ConcurrentDictionary<long, Scalar> Longs = new();
 
     /// <summary>
-    /// The <c>alpha</c> of <c>add</c> with a scalar: its one-argument form makes it from the number 1 on the spot
-    /// (<c>add(scalar, 1)</c>), a scalar the collector can finalise mid-call like any other. Pass this instead.
+    /// The <c>alpha</c> of <c>add</c>: its one-argument forms (of a scalar or a tensor, and so <c>a + b</c>) make it
+    /// from the number 1 on the spot, a scalar the collector can finalise mid-call like any other. Pass this instead.
     /// </summary>
     public static Scalar One { get; } = 1.0.ToScalar();
 
@@ -31,9 +32,6 @@ internal static class TorchScalars
 
     /// <summary><c>a + b</c>, with the kept alpha.</summary>
     public static Tensor Plus(this Tensor a, Tensor b) => a.add(b, One);
-
-    /// <summary><c>a + value</c>, with kept scalars.</summary>
-    public static Tensor Plus(this Tensor a, double value) => a.add(Of(value), One);
 
     /// <summary><c>a += b</c> in place, with the kept alpha.</summary>
     public static Tensor PlusInPlace(this Tensor a, Tensor b) => a.add_(b, One);
