@@ -12,11 +12,12 @@ namespace StreamAnalyzer.Pipeline.Explainers;
 public sealed class CamContext
 {
     private readonly Func<ExplainTarget, Tensor> _activations;
-    private readonly Func<IReadOnlyDictionary<ExplainTarget, Tensor>> _gradients;
-    private IReadOnlyDictionary<ExplainTarget, Tensor>? _computed;
+    private readonly Func<IReadOnlyDictionary<ExplainTarget, WindowedGradient>> _gradients;
+    private IReadOnlyDictionary<ExplainTarget, WindowedGradient>? _computed;
+    private readonly Dictionary<ExplainTarget, Tensor> _dense = [];
 
     internal CamContext(YoloModel model, Tensor input, Detection.Detection target, int level, Func<ExplainTarget, Tensor> activations,
-        Func<IReadOnlyDictionary<ExplainTarget, Tensor>> gradients, PerturbationOptions perturbation, Model.Onnx.OnnxRuntimeModel? onnx)
+        Func<IReadOnlyDictionary<ExplainTarget, WindowedGradient>> gradients, PerturbationOptions perturbation, Model.Onnx.OnnxRuntimeModel? onnx)
     {
         Model = model;
         Input = input;
@@ -58,5 +59,15 @@ public sealed class CamContext
     /// dScore/dA of the detection at <paramref name="target"/> (C, h, w), or null where that layer does not reach the
     /// detection's level (its map is constant). Computed on first use, one backward for all the explained layers.
     /// </summary>
-    public Tensor? Gradients(ExplainTarget target) => (_computed ??= _gradients()).TryGetValue(target, out var g) ? g : null;
+    public Tensor? Gradients(ExplainTarget target)
+    {
+        if (_dense.TryGetValue(target, out var dense)) return dense;
+        return GradientWindow(target) is { } g ? _dense[target] = g.ToDense() : null;
+    }
+
+    /// <summary>
+    /// The same gradient given on the window where it can be non-zero (the whole map where it was taken through the
+    /// whole graph), or null as for <see cref="Gradients"/>.
+    /// </summary>
+    public WindowedGradient? GradientWindow(ExplainTarget target) => (_computed ??= _gradients()).TryGetValue(target, out var g) ? g : null;
 }

@@ -144,7 +144,7 @@ public sealed class CamExplainer(YoloModel model, CamMethod method, CamTarget ta
         if (Method.ExplainsInput)
         {
             using var inputScope = NewDisposeScope();
-            var contexts = detections.Select((d, i) => new CamContext(model, input, d, levels[i], Activation, () => new Dictionary<ExplainTarget, Tensor>(), Perturbation, forward.Onnx)).ToArray();
+            var contexts = detections.Select((d, i) => new CamContext(model, input, d, levels[i], Activation, () => new Dictionary<ExplainTarget, WindowedGradient>(), Perturbation, forward.Onnx)).ToArray();
             var raw = Method.InputMaps(contexts);
             return detections.Select((d, i) => new DetectionExplanation(d,
                 [ToCamMap("input", raw[i] is null ? null : Method.ToInputSize(raw[i]!, height, width), height, width)])).ToArray();
@@ -164,7 +164,7 @@ public sealed class CamExplainer(YoloModel model, CamMethod method, CamTarget ta
             // One backward per detection, for all its targets that reach its level; the others have zero gradient.
             var reaching = Reaching(level);
             var context = new CamContext(model, input, d, level, Activation,
-                () => reaching.Count > 0 ? forward.Gradients!.Gradients(batchIndex, d, level, reaching) : new Dictionary<ExplainTarget, Tensor>(), Perturbation,
+                () => reaching.Count > 0 ? forward.Gradients!.Gradients(batchIndex, d, level, reaching) : new Dictionary<ExplainTarget, WindowedGradient>(), Perturbation,
                 forward.Onnx);
             var maps = new List<(string Layer, float[]? Map)>();
             foreach (var t in Layers.For(model, level))

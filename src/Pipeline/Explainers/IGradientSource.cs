@@ -10,7 +10,8 @@ internal interface IGradientSource
 
     /// <summary>
     /// The gradient of detection <paramref name="detection"/>'s score (image <paramref name="batchIndex"/>, level
-    /// <paramref name="level"/>) with respect to each of <paramref name="targets"/>' outputs for that image, (C, H, W) each.
+    /// <paramref name="level"/>) with respect to each of <paramref name="targets"/>' outputs for that image, on the
+    /// window of each (C, H, W) map where it can be non-zero.
     /// </summary>
-    IReadOnlyDictionary<ExplainTarget, Tensor> Gradients(int batchIndex, Detection.Detection detection, int level, IReadOnlyList<ExplainTarget> targets);
+    IReadOnlyDictionary<ExplainTarget, WindowedGradient> Gradients(int batchIndex, Detection.Detection detection, int level, IReadOnlyList<ExplainTarget> targets);
 }

@@ -10,12 +10,13 @@ namespace StreamAnalyzer.Pipeline.Explainers;
 /// Gradients of detections at the head inputs (and the layers feeding them) computed on a window: a detection's
 /// score depends on those layers only within the head's (and head-input layer's) receptive field around its cell,
 /// so their outputs - from the forward pass that detected - are cut to that window around the detection's cell, the
-/// few layers above recomputed there with autograd, and the gradients pasted back into full-size zeros. Exact, as
-/// long as the window reaches the receptive field's edge, which is measured once per level.
+/// few layers above recomputed there with autograd, and the gradients handed out with their place in the map
+/// (<see cref="WindowedGradient"/>; zero outside). Exact, as long as the window reaches the receptive field's edge,
+/// which is measured once per level.
 /// </summary>
 internal sealed class WindowGradients(YoloModel model, LevelWindows windows, ModelOutput output, CamTarget target, int height, int width) : IGradientSource
 {
-    private readonly Dictionary<(int Batch, int Row, int Class), IReadOnlyDictionary<ExplainTarget, Tensor>> _done = [];
+    private readonly Dictionary<(int Batch, int Row, int Class), IReadOnlyDictionary<ExplainTarget, WindowedGradient>> _done = [];
 
     private (int Y0, int Y1, int X0, int X1) Window(int level, RowLocation at)
     {
@@ -52,12 +53,12 @@ internal sealed class WindowGradients(YoloModel model, LevelWindows windows, Mod
             for (int j = 0; j < inside.Length; j++)
             {
                 var (d, _, w) = inside[j];
-                _done[(batchIndex, d.Detection.Row, d.Detection.ClassId)] = Paste(targets, w, k => grads[k][j]);
+                _done[(batchIndex, d.Detection.Row, d.Detection.ClassId)] = Placed(targets, w, k => grads[k][j]);
             }
         }
     }
 
-    public IReadOnlyDictionary<ExplainTarget, Tensor> Gradients(int batchIndex, Detection.Detection detection, int level, IReadOnlyList<ExplainTarget> targets)
+    public IReadOnlyDictionary<ExplainTarget, WindowedGradient> Gradients(int batchIndex, Detection.Detection detection, int level, IReadOnlyList<ExplainTarget> targets)
     {
         if (_done.Remove((batchIndex, detection.Row, detection.ClassId), out var ready)) return ready;
         var at = model.Layout.Locate(detection.Row, height, width);
@@ -71,22 +72,20 @@ internal sealed class WindowGradients(YoloModel model, LevelWindows windows, Mod
         long row = ((long)at.Anchor * h + (at.GridY - w.Y0)) * wd + (at.GridX - w.X0);
         var score = target.Score(logits[0, row], detection.ClassId, model.Layout);
         var grads = torch.autograd.grad([score], targets.Select(t => crops[t.Layer]).ToArray());
-        return Paste(targets, w, k => grads[k][0]);
+        return Placed(targets, w, k => grads[k][0]);
     }
 
-    // Each window's gradients, pasted into full-size zeros (the score does not depend on anything outside). A layer
+    // Each window's gradients with their place in the map (the score does not depend on anything outside). A layer
     // recomputed without padding covers the window less the same margin on every side.
-    private Dictionary<ExplainTarget, Tensor> Paste(IReadOnlyList<ExplainTarget> targets, (int Y0, int Y1, int X0, int X1) w, Func<int, Tensor> gradient)
+    private Dictionary<ExplainTarget, WindowedGradient> Placed(IReadOnlyList<ExplainTarget> targets, (int Y0, int Y1, int X0, int X1) w, Func<int, Tensor> gradient)
     {
-        var result = new Dictionary<ExplainTarget, Tensor>();
+        var result = new Dictionary<ExplainTarget, WindowedGradient>();
         for (int k = 0; k < targets.Count; k++)
         {
             var full = output.Activations[targets[k].Layer];
-            var g = zeros(full.shape[1], full.shape[2], full.shape[3], dtype: full.dtype, device: full.device);
             var part = gradient(k);
-            long marginY = (w.Y1 - w.Y0 - part.shape[1]) / 2, marginX = (w.X1 - w.X0 - part.shape[2]) / 2;
-            g.narrow(1, w.Y0 + marginY, part.shape[1]).narrow(2, w.X0 + marginX, part.shape[2]).copy_(part);
-            result[targets[k]] = g;
+            int marginY = (int)(w.Y1 - w.Y0 - part.shape[1]) / 2, marginX = (int)(w.X1 - w.X0 - part.shape[2]) / 2;
+            result[targets[k]] = new WindowedGradient(part, w.Y0 + marginY, w.X0 + marginX, (int)full.shape[2], (int)full.shape[3]);
         }
         return result;
     }

@@ -7,7 +7,7 @@ namespace StreamAnalyzer.Pipeline.Explainers.Methods;
 /// activations, gradients on demand and a batched "run the model again on these inputs" - and returns a map:
 /// <list type="bullet">
 /// <item>gradient methods override only <see cref="Weights"/> (channel weights from A (K, u, v) and G = dScore/dA)
-/// or <see cref="RawMap"/> (element-wise); the base applies the ReLU, like pytorch-grad-cam;</item>
+/// or <see cref="RawMap(Tensor, Tensor?)"/> (element-wise); the base applies the ReLU, like pytorch-grad-cam;</item>
 /// <item>methods that need more override <see cref="Map(CamContext, ExplainTarget)"/> (Score-CAM re-runs the
 /// model on activation-masked inputs);</item>
 /// <item>methods of the input (<see cref="ExplainsInput"/>: D-RISE, LIME) override <see cref="InputMaps"/>.</item>
@@ -23,7 +23,11 @@ public abstract class CamMethod
     /// <summary>False for methods that use the activations alone (EigenCAM): no backward pass is run.</summary>
     public virtual bool NeedsGradients => true;
 
-    /// <summary>True when the map keeps per-location gradient information (instance-specific at any layer).</summary>
+    /// <summary>
+    /// True when the map keeps per-location gradient information (instance-specific at any layer): its value at a
+    /// location depends on the gradient and activations there alone, and is zero where the gradient is zero. Such maps
+    /// are computed on the gradient's window only (<see cref="WindowedGradient"/>).
+    /// </summary>
     public virtual bool IsElementWise => false;
 
     /// <summary>
@@ -42,9 +46,8 @@ public abstract class CamMethod
     /// </summary>
     public virtual Tensor? Map(CamContext context, ExplainTarget layer)
     {
-        Tensor? gradients = null;
-        if (NeedsGradients && (gradients = context.Gradients(layer)) is null) return null;
-        return Map(context.Activations(layer), gradients);
+        if (!NeedsGradients) return Map(context.Activations(layer), null);
+        return context.GradientWindow(layer) is { } gradients ? nn.functional.relu(RawMap(context.Activations(layer), gradients)) : null;
     }
 
     /// <summary>
@@ -72,9 +75,20 @@ public abstract class CamMethod
         return MapSteps.Renormalise(fused) ? fused : null;
     }
 
+    /// <summary>
+    /// The raw map from a gradient given on its window: for <see cref="IsElementWise"/> methods computed on the window
+    /// and placed in zeros, otherwise from the whole (dense) gradient.
+    /// </summary>
+    protected virtual Tensor RawMap(Tensor activations, WindowedGradient gradients) =>
+        gradients.IsWhole ? RawMap(activations, gradients.Values)
+        : IsElementWise ? gradients.Place(RawMap(gradients.Window(activations), gradients.Values))
+        : RawMap(activations, gradients.ToDense());
+
     /// <summary>By default <c>sum_k w_k A_k</c> with the channel weights of <see cref="Weights"/>.</summary>
-    protected virtual Tensor RawMap(Tensor activations, Tensor? gradients) =>
-        (Weights(activations, gradients!).view(-1, 1, 1) * activations).sum(0L);
+    protected virtual Tensor RawMap(Tensor activations, Tensor? gradients) => WeightedSum(Weights(activations, gradients!), activations);
+
+    /// <summary><c>sum_k w_k A_k</c>: channel weights (K) applied to activations (K, u, v).</summary>
+    protected static Tensor WeightedSum(Tensor weights, Tensor activations) => (weights.view(-1, 1, 1) * activations).sum(0L);
 
     /// <summary>Gradient x activation per location, summed over channels (HiResCAM's map, ODAM's heat map).</summary>
     protected static Tensor GradientTimesActivation(Tensor activations, Tensor gradients) => (gradients * activations).sum(0L);

@@ -1,3 +1,4 @@
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace StreamAnalyzer.Pipeline.Explainers.Methods;
@@ -10,4 +11,13 @@ public sealed class GradCam : CamMethod
 
     /// <inheritdoc/>
     protected override Tensor Weights(Tensor activations, Tensor gradients) => gradients.mean([1, 2]);
+
+    /// <inheritdoc/>
+    protected override Tensor RawMap(Tensor activations, WindowedGradient gradients)
+    {
+        if (gradients.IsWhole) return RawMap(activations, gradients.Values);
+        // The mean over the map is the window's sum over the map's area: the zeros outside add nothing.
+        using var area = ((double)gradients.Height * gradients.Width).ToScalar();
+        return WeightedSum(gradients.Values.sum([1, 2]).div_(area), activations);
+    }
 }

@@ -32,6 +32,13 @@ public sealed class Bottleneck : nn.Module<Tensor, Tensor>, IOnnxExportable
         return _add ? x.Plus(y) : y;
     }
 
+    /// <summary>The same on a window, without padding (see <see cref="UnpaddedWindow"/>): the shortcut adds the input's centre.</summary>
+    internal Tensor? ForwardUnpadded(Tensor x)
+    {
+        if (cv1.ForwardUnpadded(x) is not { } hidden || cv2.ForwardUnpadded(hidden) is not { } y) return null;
+        return _add ? UnpaddedWindow.Centre(x, y).Plus(y) : y;
+    }
+
     string IOnnxExportable.ToOnnx(OnnxGraph g, IReadOnlyList<string> inputs)
     {
         string y = g.Module(cv2, g.Module(cv1, inputs[0]));

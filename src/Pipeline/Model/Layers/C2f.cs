@@ -35,6 +35,23 @@ public sealed class C2f : nn.Module<Tensor, Tensor>, IOnnxExportable
         return cv2.call(cat(parts, 1));
     }
 
+    /// <summary>
+    /// The same on a window, without padding (see <see cref="UnpaddedWindow"/>): the parts the blocks did not shrink
+    /// are cut to the last block's centre before they are joined.
+    /// </summary>
+    internal Tensor? ForwardUnpadded(Tensor x)
+    {
+        if (cv1.ForwardUnpadded(x) is not { } y) return null;
+        var parts = y.chunk(2, 1).ToList();
+        foreach (var block in m)
+        {
+            if (UnpaddedWindow.Forward(block, parts[^1]) is not { } next) return null;
+            parts.Add(next);
+        }
+        var smallest = parts[^1];
+        return cv2.ForwardUnpadded(cat(parts.Select(p => UnpaddedWindow.Centre(p, smallest)).ToList(), 1));
+    }
+
     string IOnnxExportable.ToOnnx(OnnxGraph g, IReadOnlyList<string> inputs)
     {
         string y = g.Module(cv1, inputs[0]);

@@ -32,6 +32,16 @@ public sealed class C3 : nn.Module<Tensor, Tensor>, IOnnxExportable
     /// <inheritdoc/>
     public override Tensor forward(Tensor x) => cv3.call(cat([m.call(cv1.call(x)), cv2.call(x)], 1));
 
+    /// <summary>
+    /// The same on a window, without padding (see <see cref="UnpaddedWindow"/>): the side branch is cut to the main
+    /// branch's centre before they are joined.
+    /// </summary>
+    internal Tensor? ForwardUnpadded(Tensor x)
+    {
+        if (cv1.ForwardUnpadded(x) is not { } hidden || UnpaddedWindow.Forward(m, hidden) is not { } main || cv2.ForwardUnpadded(x) is not { } side) return null;
+        return cv3.ForwardUnpadded(cat([main, UnpaddedWindow.Centre(side, main)], 1));
+    }
+
     string IOnnxExportable.ToOnnx(OnnxGraph g, IReadOnlyList<string> inputs) =>
         g.Module(cv3, g.Concat([g.Module(m, g.Module(cv1, inputs[0])), g.Module(cv2, inputs[0])], 1));
 }
