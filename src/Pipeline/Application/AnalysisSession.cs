@@ -20,7 +20,7 @@ public sealed class AnalysisSession : IDisposable
     private readonly double[] _fps;
     private bool _started;
 
-    private AnalysisSession(RunPlan plan, IReadOnlyList<SourceCatalog.Entry> sources, YoloModel model, Detector detector, Action<string>? log)
+    private AnalysisSession(RunPlan plan, IReadOnlyList<SourceCatalog.Entry> sources, YoloModel model, Detector detector, Action<string>? log, long? expectedFrames)
     {
         Plan = plan;
         Sources = sources;
@@ -34,7 +34,7 @@ public sealed class AnalysisSession : IDisposable
         Controls = new ControlBoard(plan.Controls, sources.Count, model.Names.Count, explainers.Get);
         Pipeline = new AnalysisPipeline(detector, null, WithBatch(plan.Pipeline, sources)) { Log = log, Controls = Controls };
         Pipeline.SourceOpened += (i, source) => _fps[i] = source.Fps;
-        Statistics.ExpectedFrames = ExpectedFrames(sources, plan.Pipeline.VidStride);
+        Statistics.ExpectedFrames = expectedFrames;
     }
 
     /// <summary>What the run was built from.</summary>
@@ -93,13 +93,15 @@ public sealed class AnalysisSession : IDisposable
         else if (plan.SaveJson is not null) OutputLocation.EnsureFile(plan.SaveJson, "--save-json");
         if (plan.SaveTxt is not null) OutputLocation.EnsureFolder(plan.SaveTxt, "--save-txt");
 
+        // Counting the files' frames (for the progress bar) opens each one: done on another thread while the model loads.
+        var expectedFrames = Task.Run(() => ExpectedFrames(sources, plan.Pipeline.VidStride));
         var model = YoloModel.Load(plan.Weights, plan.Fuse);
         Detector? detector = null;
         AnalysisSession? session = null;
         try
         {
             detector = new Detector(model, plan.Detector);
-            session = new AnalysisSession(plan, sources, model, detector, log);
+            session = new AnalysisSession(plan, sources, model, detector, log, expectedFrames.GetAwaiter().GetResult());
             if (savePaths is { } paths)
             {
                 session.Video = new VideoSink(i => paths[i], i => session._fps[i], session.IsImage, plan.Pipeline.VidStride)

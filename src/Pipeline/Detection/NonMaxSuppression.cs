@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using StreamAnalyzer.Pipeline.Runtime;
 using StreamAnalyzer.Pipeline.Model;
 using static TorchSharp.torch;
@@ -40,8 +41,9 @@ public static class NonMaxSuppression
                 results[b] = [];
                 continue;
             }
-            long[] rowIndex = rows.data<long>().ToArray();
-            float[] values = pred[b].index_select(0, rows).contiguous().data<float>().ToArray();
+            // Copied as bytes: TorchSharp's data<T>().ToArray() reads element by element, ten times slower.
+            long[] rowIndex = MemoryMarshal.Cast<byte, long>(rows.contiguous().bytes).ToArray();
+            float[] values = MemoryMarshal.Cast<byte, float>(pred[b].index_select(0, rows).contiguous().bytes).ToArray();
             results[b] = Suppress(values, rowIndex, layout, options);
         }
         return results;
