@@ -6,7 +6,7 @@ namespace StreamAnalyzer.Pipeline.Explainers.Methods;
 /// How a map is made. A method is given a <see cref="CamContext"/> - the input, the target detection, the layer's
 /// activations, gradients on demand and a batched "run the model again on these inputs" - and returns a map:
 /// <list type="bullet">
-/// <item>gradient methods override only <see cref="Weights"/> (channel weights from A (K, u, v) and G = dScore/dA)
+/// <item>gradient methods override only <see cref="Weights(Tensor, Tensor)"/> (channel weights from A (K, u, v) and G = dScore/dA)
 /// or <see cref="RawMap(Tensor, Tensor?)"/> (element-wise); the base applies the ReLU, like pytorch-grad-cam;</item>
 /// <item>methods that need more override <see cref="Map(CamContext, ExplainTarget)"/> (Score-CAM re-runs the
 /// model on activation-masked inputs);</item>
@@ -77,14 +77,21 @@ public abstract class CamMethod
 
     /// <summary>
     /// The raw map from a gradient given on its window: for <see cref="IsElementWise"/> methods computed on the window
-    /// and placed in zeros, otherwise from the whole (dense) gradient.
+    /// and placed in zeros, otherwise <c>sum_k w_k A_k</c> with the channel weights of
+    /// <see cref="Weights(Tensor, WindowedGradient)"/>.
     /// </summary>
     protected virtual Tensor RawMap(Tensor activations, WindowedGradient gradients) =>
         gradients.IsWhole ? RawMap(activations, gradients.Values)
         : IsElementWise ? gradients.Place(RawMap(gradients.Window(activations), gradients.Values))
-        : RawMap(activations, gradients.ToDense());
+        : WeightedSum(Weights(activations, gradients), activations);
 
-    /// <summary>By default <c>sum_k w_k A_k</c> with the channel weights of <see cref="Weights"/>.</summary>
+    /// <summary>
+    /// Channel weights (K) from a gradient given on a window that is not the whole map: by default
+    /// <see cref="Weights(Tensor, Tensor)"/> of the dense gradient; methods whose weights need only the window override it.
+    /// </summary>
+    protected virtual Tensor Weights(Tensor activations, WindowedGradient gradients) => Weights(activations, gradients.ToDense());
+
+    /// <summary>By default <c>sum_k w_k A_k</c> with the channel weights of <see cref="Weights(Tensor, Tensor)"/>.</summary>
     protected virtual Tensor RawMap(Tensor activations, Tensor? gradients) => WeightedSum(Weights(activations, gradients!), activations);
 
     /// <summary><c>sum_k w_k A_k</c>: channel weights (K) applied to activations (K, u, v).</summary>

@@ -13,11 +13,10 @@ public sealed class GradCam : CamMethod
     protected override Tensor Weights(Tensor activations, Tensor gradients) => gradients.mean([1, 2]);
 
     /// <inheritdoc/>
-    protected override Tensor RawMap(Tensor activations, WindowedGradient gradients)
+    protected override Tensor Weights(Tensor activations, WindowedGradient gradients)
     {
-        if (gradients.IsWhole) return RawMap(activations, gradients.Values);
         // The mean over the map is the window's sum over the map's area: the zeros outside add nothing.
         using var area = ((double)gradients.Height * gradients.Width).ToScalar();
-        return WeightedSum(gradients.Values.sum([1, 2]).div_(area), activations);
+        return gradients.Values.sum([1, 2]).div_(area);
     }
 }
