@@ -27,6 +27,19 @@ public class MapStepsTests
         Assert.Equal(before, map);
     }
 
+    [Theory]
+    [InlineData(float.NaN)]
+    [InlineData(float.PositiveInfinity)]
+    public void OneNonFiniteValueInALargeMapRejectsIt(float value)
+    {
+        // Large enough for OpenCV's vectorised passes, whose minimum and maximum need not see a NaN.
+        var map = Enumerable.Range(0, 320 * 320).Select(i => (float)(i % 977)).ToArray();
+        map[40_001] = value;
+        var before = (float[])map.Clone();
+        Assert.False(MapSteps.Renormalise(map));
+        Assert.Equal(before, map);
+    }
+
     [Fact]
     public void NormaliseUpsamplesWithPixelCentresAligned()
     {
