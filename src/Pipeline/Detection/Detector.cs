@@ -99,12 +99,15 @@ public sealed class Detector : IDisposable
     /// <summary>Class names.</summary>
     public IReadOnlyList<string> Names => Model.Names;
 
-    /// <summary>The forward pass alone on the configured backend: a letterboxed (B, 3, H, W) batch in, the prediction out (caller's dispose scope).</summary>
+    /// <summary>
+    /// The forward pass alone on the configured backend: a letterboxed (B, 3, H, W) float32 batch in (made float16 here
+    /// for a half-precision model), the prediction out (caller's dispose scope).
+    /// </summary>
     public Tensor Forward(Tensor input)
     {
         if (_onnx is not null) return _onnx.Run(input).Pred;
         using var mode = inference_mode();
-        return Model.forward(input);
+        return Model.forward(Options.Half && input.dtype != ScalarType.Float16 ? input.half() : input);
     }
 
     /// <summary>Detects objects in each frame (8-bit BGR). The frames are not modified or disposed.</summary>

@@ -39,10 +39,13 @@ internal static class BenchCommand
         var workers = CommonOptions.Workers();
         var json = new Option<FileInfo?>("--json") { Description = "write the results as JSON to this file" };
         var device = CommonOptions.Device();
+        var half = CommonOptions.Half();
+        var tf32 = CommonOptions.Tf32();
+        var batch = new Option<int>("--batch") { Description = "on an image: images per forward pass (copies of it)", DefaultValueFactory = _ => 1 }.AtLeast(1);
         var backend = CommonOptions.Backend();
         var command = new Command("bench", "Time the forward pass per backend, detection and explanation per stage, and the pipeline on a video")
         {
-            weights, source, imgSize, conf, method, layers, topK, runs, threads, camEvery, frames, workers, onnx, json, device, backend,
+            weights, source, imgSize, conf, method, layers, topK, runs, threads, camEvery, frames, workers, onnx, json, device, half, tf32, batch, backend,
         };
         command.SetAction(p => CommandRunner.Run(() =>
         {
@@ -50,7 +53,10 @@ internal static class BenchCommand
             string src = p.GetValue(source)!;
             var jsonFile = p.GetValue(json);
             if (jsonFile is not null) OutputLocationCheck(jsonFile.FullName);
-            var options = new DetectorOptions(p.GetValue(imgSize), new NmsOptions(p.GetValue(conf)), ComputeDevice.Resolve(p.GetValue(device)), Backend: p.GetValue(backend));
+            var options = new DetectorOptions(p.GetValue(imgSize), new NmsOptions(p.GetValue(conf)), CommonOptions.ResolveDevice(p.GetValue(device), p.GetValue(tf32)), p.GetValue(half),
+                Backend: p.GetValue(backend));
+            bool video = SourceCatalog.VideoExtensions.Contains(Path.GetExtension(src));
+            if (video && p.GetValue(batch) > 1) throw new UserInputException("--batch applies to an image; on a video the pipeline batches frames itself (--workers)");
             using var detector = Detector.Load(p.GetValue(weights)!.FullName, options);
             var explainer = new CamExplainer(detector.Model, CamMethod.Parse(p.GetValue(method)!), new ClassLogitTarget(),
                 LayerSelection.Parse(p.GetValue(layers)!, detector.Model));
@@ -60,11 +66,15 @@ internal static class BenchCommand
                 ["family"] = detector.Model.Family.Name,
                 ["backend"] = detector.Backend.ToString().ToLowerInvariant(),
                 ["threads"] = TorchSharp.torch.get_num_threads(),
+                ["device"] = detector.Device.ToString(),
+                ["dtype"] = detector.Options.Half ? "float16" : "float32",
+                ["tf32"] = detector.Device.type == TorchSharp.DeviceType.CUDA && !detector.Options.Half && p.GetValue(tf32),
+                ["batch"] = p.GetValue(batch),
             };
-            Console.WriteLine($"model {report["model"]} ({detector.Model.Family.DisplayName}), backend {report["backend"]}, threads {report["threads"]}");
-            bool video = SourceCatalog.VideoExtensions.Contains(Path.GetExtension(src));
+            Console.WriteLine($"model {report["model"]} ({detector.Model.Family.DisplayName}), backend {report["backend"]}, device {report["device"]} " +
+                $"{report["dtype"]}{((bool)report["tf32"] ? " (TF32)" : "")}, threads {report["threads"]}");
             if (video) VideoBenchmark.Run(detector, explainer, src, p.GetValue(camEvery), p.GetValue(topK), p.GetValue(frames), p.GetValue(workers), report);
-            else ImageBenchmark.Run(detector, explainer, src, p.GetValue(topK), p.GetValue(runs), p.GetValue(onnx), report);
+            else ImageBenchmark.Run(detector, explainer, src, p.GetValue(topK), p.GetValue(runs), p.GetValue(batch), p.GetValue(onnx), report);
             long peak = Process.GetCurrentProcess().PeakWorkingSet64 >> 20;
             report["peak_memory_mb"] = peak;
             Console.WriteLine($"peak memory (RSS)   {peak} MB");
@@ -79,6 +89,12 @@ internal static class BenchCommand
     }
 
     private static void OutputLocationCheck(string path) => Pipeline.Sinks.OutputLocation.EnsureFile(path, "--json");
+
+    /// <summary>Waits for the device's queued work, so that a CUDA call is timed to its end and not to its launch.</summary>
+    internal static void Synchronize(TorchSharp.torch.Device device)
+    {
+        if (device.type == TorchSharp.DeviceType.CUDA) TorchSharp.torch.cuda.synchronize(device);
+    }
 
     /// <summary>"12.3 ms" in invariant culture.</summary>
     internal static string Ms(double ms) => ms.ToString("0.0", CultureInfo.InvariantCulture) + " ms";

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using StreamAnalyzer.Pipeline.Detection;
+using StreamAnalyzer.Pipeline.Runtime;
 
 namespace StreamAnalyzer.Cli.Commands;
 
@@ -105,6 +106,21 @@ internal static class CommonOptions
         Description = "what runs the forward pass: auto (ONNX Runtime on the CPU, TorchSharp on CUDA), onnx or torch; explanations' gradients always use TorchSharp",
         DefaultValueFactory = _ => InferenceBackend.Auto,
     };
+
+    /// <summary><c>--tf32</c>: TF32 for float32 work on CUDA (faster, not the CPU's numbers); off by default.</summary>
+    public static Option<bool> Tf32() => new("--tf32")
+    {
+        Description = "on CUDA, let float32 convolutions and matrix products use TF32: faster on recent GPUs, but boxes and scores " +
+            "then differ from the CPU's (and upstream's reference) by up to a few pixels; off by default",
+    };
+
+    /// <summary>Resolves <c>--device</c> with <c>--tf32</c>, noting that TF32 means nothing on the CPU.</summary>
+    public static TorchSharp.torch.Device ResolveDevice(string? device, bool tf32)
+    {
+        var resolved = ComputeDevice.Resolve(device, tf32);
+        if (tf32 && resolved.type != TorchSharp.DeviceType.CUDA) Console.Error.WriteLine("note: --tf32 applies to CUDA devices; ignored on the CPU");
+        return resolved;
+    }
 
     public static Option<bool> Half() => new("--half") { Description = "float16 inference (CUDA only)" };
 

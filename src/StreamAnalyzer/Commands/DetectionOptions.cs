@@ -6,7 +6,7 @@ namespace StreamAnalyzer.Cli.Commands;
 
 /// <summary>
 /// The detection flags `detect` and `run` share (<c>--img-size --conf-thres --iou-thres --max-det --classes
-/// --agnostic-nms --device --half --backend</c>), and the <see cref="DetectorOptions"/> they make. Thresholds not given stay
+/// --agnostic-nms --device --half --tf32 --backend</c>), and the <see cref="DetectorOptions"/> they make. Thresholds not given stay
 /// open and take the model family's defaults.
 /// </summary>
 internal sealed class DetectionOptions
@@ -19,12 +19,13 @@ internal sealed class DetectionOptions
     private readonly Option<bool> _agnostic = CommonOptions.AgnosticNms();
     private readonly Option<string> _device = CommonOptions.Device();
     private readonly Option<bool> _half = CommonOptions.Half();
+    private readonly Option<bool> _tf32 = CommonOptions.Tf32();
     private readonly Option<InferenceBackend> _backend = CommonOptions.Backend();
 
     /// <summary>Adds the flags to <paramref name="command"/> at <paramref name="index"/> (help lists them there).</summary>
     public void AddTo(Command command, int index)
     {
-        Option[] all = [_imgSize, _conf, _iou, _maxDet, _classes, _agnostic, _device, _half, _backend];
+        Option[] all = [_imgSize, _conf, _iou, _maxDet, _classes, _agnostic, _device, _half, _tf32, _backend];
         for (int i = 0; i < all.Length; i++) command.Options.Insert(index + i, all[i]);
     }
 
@@ -41,6 +42,6 @@ internal sealed class DetectionOptions
         p.GetValue(_imgSize),
         new NmsOptions(p.GetValue(_conf), p.GetValue(_iou), CommonOptions.ClassSet(p.GetValue(_classes)), p.GetValue(_agnostic),
             MaxDetections: p.GetValue(_maxDet)),
-        ComputeDevice.Resolve(p.GetValue(_device)),
+        CommonOptions.ResolveDevice(p.GetValue(_device), p.GetValue(_tf32)),
         p.GetValue(_half), Backend: p.GetValue(_backend));
 }

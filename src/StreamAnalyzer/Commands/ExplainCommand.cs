@@ -52,6 +52,7 @@ internal static class ExplainCommand
         var conf = CommonOptions.ConfThreshold(0.45f);
         var iou = CommonOptions.IouThreshold();
         var device = CommonOptions.Device();
+        var tf32 = CommonOptions.Tf32();
         var saveNpy = new Option<bool>("--save-npy") { Description = "also write the raw maps (letterboxed input size, float32 .npy) and <image>.json" };
         var alpha = CommonOptions.Alpha();
         var inBox = new Option<bool>("--norm-in-box") { Description = "renormalise each map inside its detection's box" };
@@ -62,7 +63,7 @@ internal static class ExplainCommand
         var backend = CommonOptions.Backend();
         var command = new Command("explain", "Heatmaps of what the detector looks at for its top-K detections")
         {
-            weights, source, method, layers, topK, target, imgSize, conf, iou, device, backend, saveNpy, alpha, inBox, project, name, existOk, noFuse,
+            weights, source, method, layers, topK, target, imgSize, conf, iou, device, tf32, backend, saveNpy, alpha, inBox, project, name, existOk, noFuse,
             seed, samples, perturbationBatch, evaluate, steps,
         };
         command.SetAction(p => CommandRunner.Run(() =>
@@ -74,7 +75,7 @@ internal static class ExplainCommand
             var camTarget = CamTarget.Parse(p.GetValue(target)!);
             var progress = new PerturbationProgress();
             var perturbation = new PerturbationOptions(p.GetValue(seed), p.GetValue(samples), p.GetValue(perturbationBatch), progress).Validated();
-            var options = new DetectorOptions(p.GetValue(imgSize), new NmsOptions(p.GetValue(conf), p.GetValue(iou)), ComputeDevice.Resolve(p.GetValue(device)),
+            var options = new DetectorOptions(p.GetValue(imgSize), new NmsOptions(p.GetValue(conf), p.GetValue(iou)), CommonOptions.ResolveDevice(p.GetValue(device), p.GetValue(tf32)),
                 Backend: p.GetValue(backend));
             var files = ImageFiles.Resolve(p.GetValue(source)!);
             using var detector = new Detector(YoloModel.Load(p.GetValue(weights)!.FullName, fuse: !p.GetValue(noFuse)), options, ownsModel: true);

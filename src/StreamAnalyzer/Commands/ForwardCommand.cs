@@ -17,19 +17,20 @@ internal static class ForwardCommand
         var output = new Option<FileInfo>("--output", "-o") { Description = "where to write the raw prediction (.npy float32): (B, N, 5 + classes) for YOLOv5/YOLOv7, (B, 4 + classes, N) for Ultralytics", Required = true };
         var noFuse = CommonOptions.NoFuse();
         var device = CommonOptions.Device();
+        var tf32 = CommonOptions.Tf32();
         var command = new Command("forward", "Run the raw model on a NumPy tensor and write the family's upstream inference output, as it is")
         {
-            weights, input, output, noFuse, device,
+            weights, input, output, noFuse, device, tf32,
         };
         command.SetAction(parse => CommandRunner.Run(() => Execute(parse.GetValue(weights)!, parse.GetValue(input)!,
-            parse.GetValue(output)!, !parse.GetValue(noFuse), parse.GetValue(device))));
+            parse.GetValue(output)!, !parse.GetValue(noFuse), parse.GetValue(device), parse.GetValue(tf32))));
         return command;
     }
 
-    private static int Execute(FileInfo weights, FileInfo inputFile, FileInfo outputFile, bool fuse, string? deviceName)
+    private static int Execute(FileInfo weights, FileInfo inputFile, FileInfo outputFile, bool fuse, string? deviceName, bool tf32)
     {
         if (!inputFile.Exists) throw new UserInputException($"{inputFile.FullName}: file not found");
-        var device = ComputeDevice.Resolve(deviceName);
+        var device = CommonOptions.ResolveDevice(deviceName, tf32);
         var array = NpyArray.Read(inputFile.FullName);
         using var model = YoloModel.Load(weights.FullName, fuse);
         if (array.Shape.Length != 4 || array.Shape[1] != 3)

@@ -12,16 +12,19 @@ namespace StreamAnalyzer.Cli.Commands;
 /// <summary>`bench` on an image: the forward pass per backend, then detection and detection + explanation per stage.</summary>
 internal static class ImageBenchmark
 {
-    public static void Run(Detector detector, CamExplainer explainer, string path, int topK, int runs, FileInfo? compareOnnx, Dictionary<string, object> report)
+    public static void Run(Detector detector, CamExplainer explainer, string path, int topK, int runs, int batch, FileInfo? compareOnnx, Dictionary<string, object> report)
     {
         using var frame = Cv2.ImRead(path, ImreadModes.Color);
         if (frame.Empty()) throw new UserInputException($"{path}: cannot read image");
-        // The forward pass alone is timed on a square --img-size input, as fixed-size exported models take it.
+        // The forward pass alone is timed on a square --img-size input, as fixed-size exported models take it; a batch
+        // holds copies of the image.
         var (letterboxed, geometry) = Letterbox.Apply(frame, detector.LetterboxSettings with { Auto = false });
         using var _ = letterboxed;
-        using var input = InputTensor.FromImages([letterboxed], detector.Device);
+        using var input = InputTensor.FromImages(Enumerable.Repeat(letterboxed, batch).ToArray(), detector.Device);
+        using var modelInput = detector.Options.Half ? input.half() : input.alias();
         var model = detector.Model;
-        Console.WriteLine($"{runs} runs; milliseconds: median, 95th percentile");
+        var device = detector.Device;
+        Console.WriteLine($"{runs} runs{(batch > 1 ? $" of a batch of {batch}" : "")}; milliseconds: median, 95th percentile");
 
         // 1. The forward pass alone, per backend (the comparison with other runtimes), in blocks taken in turns so that
         //    a machine that speeds up or slows down during the run affects every backend alike. A pause between blocks
@@ -33,13 +36,14 @@ internal static class ImageBenchmark
             {
                 using var scope = NewDisposeScope();
                 using var mode = inference_mode();
-                model.forward(input);
+                model.forward(modelInput);
+                BenchCommand.Synchronize(device);
             }),
         };
-        using var onnx = detector.Device.type == TorchSharp.DeviceType.CPU ? new OnnxRuntimeModel(model, get_num_threads()) : null;
+        using var onnx = device.type == TorchSharp.DeviceType.CPU ? new OnnxRuntimeModel(model, get_num_threads()) : null;
         if (onnx is not null)
         {
-            onnx.Prepare(1, geometry.InputHeight, geometry.InputWidth);
+            onnx.Prepare(batch, geometry.InputHeight, geometry.InputWidth);
             runners.Add(("onnx", () =>
             {
                 using var scope = NewDisposeScope();
@@ -65,20 +69,27 @@ internal static class ImageBenchmark
                 }
             }
         }
-        Console.WriteLine($"forward pass only, {geometry.InputWidth}x{geometry.InputHeight}  median      p95");
+        string batchNote = batch > 1 ? $", batch {batch}" : "";
+        Console.WriteLine($"forward pass only, {geometry.InputWidth}x{geometry.InputHeight}{batchNote}  median      p95");
         foreach (var (name, samples) in forward) Console.WriteLine($"  {name,-26}{samples}");
 
         // 2. Detection, and detection + explanation from the same forward pass, per stage.
-        var (plain, explained) = Stages(runs, () => detector.Detect([frame])[0], () => detector.Detect([frame], explainer, topK)[0]);
+        //    The stages are per image (a batch's time divided by its size), the total per batch.
+        var frames = Enumerable.Repeat(frame, batch).ToArray();
+        var (plain, explained) = Stages(runs, () => detector.Detect(frames)[0], () => detector.Detect(frames, explainer, topK)[0]);
         int k = detector.Detect([frame], explainer, topK)[0].Explanations?.Count ?? 0;
         var detectGeometry = Letterbox.Plan(frame.Width, frame.Height, detector.LetterboxSettings);
-        Console.WriteLine($"detect ({detector.Backend.ToString().ToLowerInvariant()}, {detectGeometry.InputWidth}x{detectGeometry.InputHeight})");
+        string perImage = batch > 1 ? $"; batch {batch}: stages per image, total per batch" : "";
+        Console.WriteLine($"detect ({detector.Backend.ToString().ToLowerInvariant()}, {detectGeometry.InputWidth}x{detectGeometry.InputHeight}{perImage})");
         Print(plain);
-        Console.WriteLine($"detect + explain top {k} ({explainer.Method.Name} at {explainer.Layers})");
+        Console.WriteLine($"detect + explain top {k} ({explainer.Method.Name} at {explainer.Layers}{perImage})");
         Print(explained);
         double added = explained["total"].Median - plain["total"].Median;
         double ratio = added / plain["total"].Median;
-        Console.WriteLine($"explanation cost    {BenchCommand.Ms(added)} = {ratio:P0} of detection ({k} detection(s))");
+        Console.WriteLine($"explanation cost    {BenchCommand.Ms(added)} = {ratio:P0} of detection ({k * batch} detection(s){(batch > 1 ? $" in a batch of {batch}" : "")})");
+        if (batch > 1)
+            Console.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"images per second   {1000 * batch / plain["total"].Median:0} detecting, {1000 * batch / explained["total"].Median:0} detecting and explaining"));
         if (k < topK) Console.WriteLine($"note: only {k} detection(s) above --conf-thres");
 
         report["forward_input"] = new[] { geometry.InputHeight, geometry.InputWidth };
@@ -86,7 +97,7 @@ internal static class ImageBenchmark
         report["forward"] = forward.ToDictionary(kv => kv.Key, kv => kv.Value.ToJson());
         report["detect"] = plain.ToDictionary(kv => kv.Key, kv => kv.Value.ToJson());
         report["detect_explain"] = explained.ToDictionary(kv => kv.Key, kv => kv.Value.ToJson());
-        report["explanation"] = new { method = explainer.Method.Name, layers = explainer.Layers.ToString(), detections = k, added_ms = Math.Round(added, 2), ratio = Math.Round(ratio, 3) };
+        report["explanation"] = new { method = explainer.Method.Name, layers = explainer.Layers.ToString(), detections = k * batch, added_ms = Math.Round(added, 2), ratio = Math.Round(ratio, 3) };
     }
 
     // The two are taken in turns, so that a machine that speeds up or slows down affects both alike.
@@ -155,13 +166,14 @@ internal static class ImageBenchmark
             var session = new InferenceSession(path, options);
             var (name, meta) = session.InputMetadata.First();
             var dims = meta.Dimensions;
-            if (dims.Length != 4 || (dims[2] > 0 && dims[2] != input.shape[2]) || (dims[3] > 0 && dims[3] != input.shape[3]))
+            if (dims.Length != 4 || (dims[0] > 0 && dims[0] != input.shape[0]) || (dims[2] > 0 && dims[2] != input.shape[2]) || (dims[3] > 0 && dims[3] != input.shape[3]))
             {
                 session.Dispose();
                 options.Dispose();
-                throw new UserInputException($"--compare-onnx {path}: its input is ({string.Join(", ", dims)}), the benchmark's (1, 3, {input.shape[2]}, {input.shape[3]}); use a matching --img-size");
+                throw new UserInputException($"--compare-onnx {path}: its input is ({string.Join(", ", dims)}), the benchmark's ({input.shape[0]}, 3, {input.shape[2]}, {input.shape[3]}); use a matching --img-size and --batch");
             }
-            var value = new DenseTensor<float>(input.cpu().data<float>().ToArray(), [1, 3, (int)input.shape[2], (int)input.shape[3]]);
+            using var host = input.cpu();
+            var value = new DenseTensor<float>(host.data<float>().ToArray(), [(int)input.shape[0], 3, (int)input.shape[2], (int)input.shape[3]]);
             return new OnnxFile(options, session, NamedOnnxValue.CreateFromTensor(name, value));
         }
 

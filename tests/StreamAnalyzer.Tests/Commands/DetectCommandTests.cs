@@ -70,4 +70,21 @@ public class DetectCommandTests
         Assert.Equal(1, r.ExitCode);
         Assert.Contains("/nonexistent/pictures: no such file or folder", r.StdErr);
     }
+
+    [SkippableFact]
+    public void Tf32OnTheCpuIsNotedAndChangesNothing()
+    {
+        using var dir = new TempDirectory();
+        string plain = dir.File("plain.jsonl"), tf32 = dir.File("tf32.jsonl");
+        var a = CliProcess.Run("detect", "--weights", Fixtures.ShapesModel, "--source", Fixtures.SampleImage("val-00000.jpg"),
+            "--img-size", "320", "--nosave", "--save-json", plain);
+        var b = CliProcess.Run("detect", "--weights", Fixtures.ShapesModel, "--source", Fixtures.SampleImage("val-00000.jpg"),
+            "--img-size", "320", "--nosave", "--save-json", tf32, "--tf32");
+        Assert.True(a.ExitCode == 0, a.All);
+        Assert.True(b.ExitCode == 0, b.All);
+        Assert.Contains("--tf32 applies to CUDA devices; ignored on the CPU", b.StdErr);
+        Assert.DoesNotContain("--tf32", a.StdErr);
+        static string Detections(string file) => JsonDocument.Parse(File.ReadAllText(file)).RootElement.GetProperty("detections").GetRawText();
+        Assert.Equal(Detections(plain), Detections(tf32));
+    }
 }

@@ -85,6 +85,45 @@ public class BenchCommandTests
     }
 
     [SkippableFact]
+    public void BenchTimesABatchOfCopiesOfTheImage()
+    {
+        string json = Path.Combine(Path.GetTempPath(), $"bench-{Guid.NewGuid():N}.json");
+        try
+        {
+            var r = CliProcess.Run("bench", "--weights", Fixtures.ShapesModel,
+                "--source", Fixtures.SampleImage("val-00000.jpg"), "--img-size", "320", "--runs", "2", "--batch", "3", "--json", json);
+            Assert.True(r.ExitCode == 0, r.All);
+            Assert.Matches(@"forward pass only, 320x320, batch 3", r.StdOut);
+            Assert.Matches(@"detect \(onnx, 320x\d+; batch 3: stages per image, total per batch\)", r.StdOut);
+            // Three detections of each of the three copies.
+            Assert.Matches(@"explanation cost\s+-?\d+\.\d ms = -?\d+ % of detection \(9 detection\(s\) in a batch of 3\)", r.StdOut);
+            Assert.Matches(@"images per second\s+\d+ detecting, \d+ detecting and explaining", r.StdOut);
+
+            using var report = System.Text.Json.JsonDocument.Parse(File.ReadAllText(json));
+            var root = report.RootElement;
+            Assert.Equal(3, root.GetProperty("batch").GetInt32());
+            Assert.Equal("float32", root.GetProperty("dtype").GetString());
+            Assert.Equal(9, root.GetProperty("explanation").GetProperty("detections").GetInt32());
+        }
+        finally
+        {
+            File.Delete(json);
+        }
+    }
+
+    [SkippableFact]
+    public void BenchRefusesABatchOnAVideoAndHalfPrecisionOnTheCpu()
+    {
+        var video = CliProcess.Run("bench", "--weights", Fixtures.ShapesModel, "--source", Fixtures.DemoClip, "--batch", "2");
+        Assert.NotEqual(0, video.ExitCode);
+        Assert.Contains("--batch applies to an image", video.StdErr);
+        var half = CliProcess.Run("bench", "--weights", Fixtures.ShapesModel, "--source", Fixtures.SampleImage("val-00000.jpg"), "--half");
+        Assert.NotEqual(0, half.ExitCode);
+        Assert.Contains("--half needs a CUDA device", half.StdErr);
+        Assert.DoesNotContain("   at ", half.All);
+    }
+
+    [SkippableFact]
     public void BenchOnAVideoComparesTheModelWithTheWholePipeline()
     {
         var r = CliProcess.Run("bench", "--weights", Fixtures.ShapesModel, "--source", Fixtures.DemoClip,
