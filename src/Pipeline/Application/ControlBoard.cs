@@ -31,6 +31,9 @@ public sealed class ControlBoard
         _current = Enumerable.Repeat(initial, sources).ToArray();
     }
 
+    /// <summary>Number of streams.</summary>
+    public int Sources => _sources;
+
     /// <summary>Batches analysed at once (set by the pipeline): with more than one, explainers must allow concurrent calls.</summary>
     public int Workers { get; set; } = 1;
 

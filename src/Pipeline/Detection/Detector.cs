@@ -110,6 +110,21 @@ public sealed class Detector : IDisposable
         return Model.forward(Options.Half && input.dtype != ScalarType.Float16 ? input.half() : input);
     }
 
+    /// <summary>
+    /// Does ahead of the first frame what the first detections of <paramref name="frameWidth"/> x
+    /// <paramref name="frameHeight"/> frames, one per forward pass, would do once: the explainer's preparation (see
+    /// <see cref="CamExplainer.Prepare(Model.Onnx.OnnxRuntimeModel?, int, int, int, int, bool)"/>) and ONNX Runtime's
+    /// plain session, for runs with <paramref name="threads"/> intra-op threads and <paramref name="spin"/>. Meant for another thread while the source opens: building a
+    /// session takes a few hundred milliseconds that the first frame would otherwise wait for.
+    /// </summary>
+    public void Prepare(int frameWidth, int frameHeight, CamExplainer? explainer, int threads, bool spin)
+    {
+        if (Options.Half) return;
+        var plan = Letterbox.Plan(frameWidth, frameHeight, LetterboxSettings);
+        explainer?.Prepare(_onnx, 1, plan.InputHeight, plan.InputWidth, threads, spin);
+        _onnx?.Prepare(1, plan.InputHeight, plan.InputWidth, [], threads, spin);
+    }
+
     /// <summary>Detects objects in each frame (8-bit BGR). The frames are not modified or disposed.</summary>
     public IReadOnlyList<DetectionResult> Detect(IReadOnlyList<Mat> frames) => Detect(frames, null, 0);
 

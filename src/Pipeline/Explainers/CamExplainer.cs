@@ -63,33 +63,109 @@ public sealed class CamExplainer(YoloModel model, CamMethod method, CamTarget ta
     /// </summary>
     public ExplainedForward Forward(Tensor input, OnnxRuntimeModel? onnx = null)
     {
+        var (route, layers, submodules) = RouteFor(onnx is not null, input.dtype == ScalarType.Float32);
+        int height = (int)input.shape[2], width = (int)input.shape[3];
+        switch (route)
+        {
+            case Route.Windows:
+                var full = onnx?.Run(input, layers) ?? model.Run(input, capture: layers);
+                return new ExplainedForward(input, full, new WindowGradients(model, Windows()!, full, Target, height, width));
+            case Route.Torch:
+                var output = model.Run(input, capture: layers, gradientFrom: Method.NeedsGradients ? layers : null, submodules: submodules);
+                return new ExplainedForward(input, output, Method.NeedsGradients ? new GraphGradients(model, output, Target) : null);
+            case Route.OnnxActivations:
+                return new ExplainedForward(input, onnx!.Run(input, layers), null, (Method.Perturbs || FaithfulnessSteps > 0) && input.device.type == DeviceType.CPU ? onnx : null);
+            case Route.OnnxPartial:
+                var partial = Partial(layers);
+                var ort = onnx!.Run(input, partial.Inputs);
+                var top = partial.Run(ort.Activations, gradients: true, height, width);
+                var combined = new ModelOutput(ort.Pred, top.Logits, top.Activations, top.Submodules, height, width);
+                return new ExplainedForward(input, combined, new GraphGradients(model, combined, Target));
+            default:
+                throw new System.Diagnostics.UnreachableException();
+        }
+    }
+
+    /// <summary>
+    /// Does ahead of the first frame what the first <see cref="Forward"/> of a (<paramref name="batch"/>, 3,
+    /// <paramref name="height"/>, <paramref name="width"/>) float32 input would do once: measures the windows' reach
+    /// and builds ONNX Runtime's session (with <paramref name="threads"/> and <paramref name="spin"/>, the settings the
+    /// runs will have). Safe to call on another thread while frames are analysed: whichever comes first does the work,
+    /// the other waits for it.
+    /// </summary>
+    public void Prepare(OnnxRuntimeModel? onnx, int batch, int height, int width, int threads, bool spin)
+    {
+        if (onnx is null)
+        {
+            Prepare();
+            return;
+        }
+        // Windows are the usual route: its session is built while the windows are measured (both take a few hundred
+        // milliseconds, and nothing else runs yet); only a model without windows needs another session after.
+        var targets = RequiredTargets;
+        var captured = targets.Where(t => t.Submodule is null).Select(t => t.Layer).ToArray();
+        var speculative = Method.NeedsGradients && targets.All(t => t.Submodule is null) && !WholeGraphGradients
+            ? Task.Run(() => onnx.Prepare(batch, height, width, captured, threads, spin))
+            : Task.CompletedTask;
+        (Route Route, int[] Layers, string[] Submodules) plan;
+        try
+        {
+            plan = RouteFor(onnx: true, float32: true);
+        }
+        finally
+        {
+            // Never left running behind: the model may be disposed once the preparations are over.
+            speculative.ContinueWith(_ => { }, TaskScheduler.Default).Wait();
+        }
+        speculative.GetAwaiter().GetResult();
+        var (route, layers, _) = plan;
+        switch (route)
+        {
+            case Route.Windows or Route.OnnxActivations:
+                onnx.Prepare(batch, height, width, layers, threads, spin);
+                break;
+            case Route.OnnxPartial:
+                onnx.Prepare(batch, height, width, Partial(layers).Inputs, threads, spin);
+                break;
+        }
+    }
+
+    /// <summary>Measures ahead what does not depend on the input: how far each level's windows reach.</summary>
+    public void Prepare() => RouteFor(onnx: true, float32: true);
+
+    // How a forward pass serves the explanation.
+    private enum Route
+    {
+        // The target layers captured; each detection's gradients from a window around it.
+        Windows,
+        // TorchSharp runs the whole network, recording the graph above the target layers.
+        Torch,
+        // ONNX Runtime gives the activations; no gradients needed.
+        OnnxActivations,
+        // ONNX Runtime up to the target layers, TorchSharp recomputes the rest with gradients.
+        OnnxPartial,
+    }
+
+    private (Route Route, int[] Layers, string[] Submodules) RouteFor(bool onnx, bool float32)
+    {
         var targets = RequiredTargets;
         var layers = targets.Where(t => t.Submodule is null).Select(t => t.Layer).ToArray();
         var submodules = targets.Where(t => t.Submodule is not null).Select(t => t.Name).ToArray();
-        int height = (int)input.shape[2], width = (int)input.shape[3];
         // Where windows apply, the forward pass only captures the target layers (ONNX Runtime's, or TorchSharp's with no
         // graph recorded, e.g. on CUDA) and each detection's gradients come from its window, not a backward through the
         // network. On TorchSharp float32 only: half-precision models keep the whole-graph backward, the path checked in
         // fp16 on a GPU.
-        if (Method.NeedsGradients && submodules.Length == 0 && !WholeGraphGradients && (onnx is not null || input.dtype == ScalarType.Float32)
-            && Layers.GradientRoots(model) is not null && Windows() is { } windows)
-        {
-            var full = onnx?.Run(input, layers) ?? model.Run(input, capture: layers);
-            return new ExplainedForward(input, full, new WindowGradients(model, windows, full, Target, height, width));
-        }
+        if (Method.NeedsGradients && submodules.Length == 0 && !WholeGraphGradients && (onnx || float32)
+            && Layers.GradientRoots(model) is not null && Windows() is not null)
+            return (Route.Windows, layers, submodules);
         // Submodule outputs need hooks inside the TorchSharp modules: those run the whole network there.
-        if (onnx is null || submodules.Length > 0)
-        {
-            var output = model.Run(input, capture: layers, gradientFrom: Method.NeedsGradients ? layers : null, submodules: submodules);
-            return new ExplainedForward(input, output, Method.NeedsGradients ? new GraphGradients(model, output, Target) : null);
-        }
-        if (!Method.NeedsGradients) return new ExplainedForward(input, onnx.Run(input, layers), null, (Method.Perturbs || FaithfulnessSteps > 0) && input.device.type == DeviceType.CPU ? onnx : null);
-        PartialForward partial;
-        lock (_gate) partial = _partial ??= new PartialForward(model, layers, Layers.GradientRoots(model));
-        var ort = onnx.Run(input, partial.Inputs);
-        var top = partial.Run(ort.Activations, gradients: true, height, width);
-        var combined = new ModelOutput(ort.Pred, top.Logits, top.Activations, top.Submodules, height, width);
-        return new ExplainedForward(input, combined, new GraphGradients(model, combined, Target));
+        if (!onnx || submodules.Length > 0) return (Route.Torch, layers, submodules);
+        return (Method.NeedsGradients ? Route.OnnxPartial : Route.OnnxActivations, layers, submodules);
+    }
+
+    private PartialForward Partial(int[] layers)
+    {
+        lock (_gate) return _partial ??= new PartialForward(model, layers, Layers.GradientRoots(model));
     }
 
     // Windows, once every level's reach has been measured (once, under the lock); null where some level has none.

@@ -15,7 +15,7 @@ namespace StreamAnalyzer.Pipeline.Sinks;
 /// <param name="vidStride">Frames skipped per frame kept: the output rate is the source rate / stride.</param>
 public sealed class VideoSink(Func<int, string> outputFor, Func<int, double> fpsOf, Func<int, bool> isImage, int vidStride) : IFrameSink
 {
-    private readonly ConcurrentDictionary<int, IVideoWriter> _writers = new();
+    private readonly ConcurrentDictionary<int, (IVideoWriter Writer, Size Size)> _writers = new();
     private readonly List<string> _written = [];
     private readonly List<Exception> _errors = [];
 
@@ -38,20 +38,49 @@ public sealed class VideoSink(Func<int, string> outputFor, Func<int, double> fps
             _written.Add(path);
             return;
         }
-        var writer = _writers.GetOrAdd(source, s =>
+        if (_writers.TryGetValue(source, out var opened) && opened.Size != image.Size())
         {
-            double fps = fpsOf(s) > 0 ? fpsOf(s) / Math.Max(1, vidStride) : 25;
-            var w = VideoEncoders.Open(outputFor(s), image.Width, image.Height, fps);
-            lock (_written) _written.Add(w.Path);
-            return w;
-        });
+            // Opened ahead at another size: start the file again at the size the frames have.
+            _writers.TryRemove(source, out _);
+            Close(opened.Writer);
+        }
+        var writer = _writers.GetOrAdd(source, s => (Open(s, image.Width, image.Height), image.Size())).Writer;
         writer.Write(image, frame.Frame.TimestampMs);
+    }
+
+    /// <summary>
+    /// Opens a video source's file ahead of its first frame: the encoder (ffmpeg takes 100-170 ms to start reading)
+    /// gets ready while the first frame is analysed. Where that fails, the first frame opens it again and reports why.
+    /// </summary>
+    public void SourceStarting(int source, int width, int height)
+    {
+        if (isImage(source) || _writers.ContainsKey(source)) return;
+        try
+        {
+            _writers.TryAdd(source, (Open(source, width, height), new Size(width, height)));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException
+            or System.ComponentModel.Win32Exception or OpenCVException)
+        {
+            // Reported by the first frame's Write, which tries again.
+        }
+    }
+
+    private IVideoWriter Open(int source, int width, int height)
+    {
+        double fps = fpsOf(source) > 0 ? fpsOf(source) / Math.Max(1, vidStride) : 25;
+        var w = VideoEncoders.Open(outputFor(source), width, height, fps);
+        lock (_written)
+        {
+            if (!_written.Contains(w.Path)) _written.Add(w.Path);
+        }
+        return w;
     }
 
     /// <inheritdoc/>
     public void CompleteSource(int source)
     {
-        if (_writers.TryRemove(source, out var writer)) Close(writer);
+        if (_writers.TryRemove(source, out var writer)) Close(writer.Writer);
     }
 
     /// <inheritdoc/>
@@ -70,6 +99,18 @@ public sealed class VideoSink(Func<int, string> outputFor, Func<int, double> fps
         catch (IOException e)
         {
             _errors.Add(e);
+        }
+        // A file opened ahead (SourceStarting) whose source never got a frame written holds nothing: not left behind.
+        if (writer.FramesWritten == 0)
+        {
+            try
+            {
+                File.Delete(writer.Path);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+            }
+            lock (_written) _written.Remove(writer.Path);
         }
     }
 }

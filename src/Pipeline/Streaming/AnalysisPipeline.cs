@@ -55,6 +55,10 @@ public sealed class AnalysisPipeline(Detector detector, CamExplainer? explainer,
         var initial = Enumerable.Range(0, sources.Count).Select(controls.For).Append(controls.Defaults).Select(controls.ExplainerFor);
         var inference = new InferenceStage(detector, controls, options, live, initial.All(e => e?.SupportsConcurrentCalls != false));
         Workers = controls.Workers = inference.Workers;
+        capture.FirstFrameRead += inference.WarmUp;
+        // Outputs can open their files ahead; frames are written at their own size unless shown side by side.
+        if (!options.SideBySide)
+            capture.FirstFrameRead += (source, width, height) => { foreach (var sink in sinks) sink.SourceStarting(source, width, height); };
 
         async Task Guard(Func<Task> stage)
         {

@@ -19,6 +19,12 @@ public sealed class CaptureStage(IReadOnlyList<SourceCatalog.Entry> sources, Pip
     /// <summary>Raised when a source is opened: (source index, the open source).</summary>
     public event Action<int, IFrameSource>? SourceOpened;
 
+    /// <summary>
+    /// Raised (from a capture thread) when a source's first frame has been read, before it is passed on: (source index,
+    /// width, height). What the frames need can be prepared from then on, while the first one is on its way.
+    /// </summary>
+    public event Action<int, int, int>? FirstFrameRead;
+
     /// <summary>Where reconnection messages go.</summary>
     public Action<string>? Log { get; init; }
 
@@ -104,6 +110,7 @@ public sealed class CaptureStage(IReadOnlyList<SourceCatalog.Entry> sources, Pip
                         break;
                     }
                     if (!got) break;
+                    if (frameIndex == options.FirstFrame) FirstFrameRead?.Invoke(index, image.Width, image.Height);
                     long i = frameIndex++;
                     if (i % Math.Max(1, options.VidStride) != 0)
                     {
@@ -232,6 +239,7 @@ public sealed class CaptureStage(IReadOnlyList<SourceCatalog.Entry> sources, Pip
                                 statistics.Reconnected(index);
                                 Log?.Invoke($"{entry.Name}: reconnected");
                             }
+                            if (!everConnected) FirstFrameRead?.Invoke(index, image.Width, image.Height);
                             everConnected = true;
                             failures = 0;
                             backoff = live.InitialBackoff;

@@ -18,6 +18,8 @@ public sealed class InferenceStage
     private readonly ControlBoard _controls;
     private readonly PipelineOptions _options;
     private readonly Dictionary<int, long> _processedPerSource = [];
+    private readonly List<Task> _warmUps = [];
+    private bool _warmUpsClosed;
 
     /// <summary>Plans the stage.</summary>
     /// <param name="detector">The detector.</param>
@@ -43,6 +45,35 @@ public sealed class InferenceStage
         ThreadsPerWorker = Workers == 1 ? threads : Math.Max(1, threads / Workers);
     }
 
+    /// <summary>
+    /// Prepares, on another thread, what the first frames of source <paramref name="source"/> (of
+    /// <paramref name="width"/> x <paramref name="height"/>) need once - the explainer's windows, ONNX Runtime's sessions -
+    /// so that the first frame does not wait for them (for one frame per forward pass, as files are read). Whatever is
+    /// not ready when the first frame gets there is waited for, not done twice.
+    /// </summary>
+    public void WarmUp(int source, int width, int height)
+    {
+        if (_options.Batch != 1) return;
+        var controls = _controls.For(source);
+        Prepare(() => _detector.Prepare(width, height, _controls.ExplainerFor(controls), ThreadsPerWorker, spin: false));
+    }
+
+    // Preparations run beside the stage, which waits for them before it ends and starts none after (the detector may be
+    // disposed then). A failing one loses nothing: the first frame meets the same problem and reports it where errors
+    // are handled.
+    private void Prepare(Action work)
+    {
+        lock (_warmUps)
+        {
+            if (_warmUpsClosed) return;
+            _warmUps.Add(Task.Run(() =>
+            {
+                using var scope = TorchSharp.torch.NewDisposeScope();
+                work();
+            }).ContinueWith(_ => { }, TaskScheduler.Default));
+        }
+    }
+
     /// <summary>Batches analysed at once.</summary>
     public int Workers { get; }
 
@@ -57,6 +88,12 @@ public sealed class InferenceStage
         _detector.IntraOpThreads = ThreadsPerWorker;
         // Decoding, rendering and encoding share the cores: threads waiting for work sleep instead of spinning.
         _detector.SpinWhileWaiting = false;
+        // What the explainers measure once about the model needs no frame: done while the sources open.
+        Prepare(() =>
+        {
+            var explainers = Enumerable.Range(0, _controls.Sources).Select(_controls.For).Select(_controls.ExplainerFor).OfType<CamExplainer>().Distinct();
+            foreach (var explainer in explainers) explainer.Prepare();
+        });
         try
         {
             await StageCompletion.RunAsync(output, () => Workers == 1 ? RunOneAsync(input, output, abort) : RunManyAsync(input, output, abort))
@@ -64,6 +101,14 @@ public sealed class InferenceStage
         }
         finally
         {
+            // The detector (and its model) may be disposed once the stage ends: no preparation may still be using it.
+            Task[] warmUps;
+            lock (_warmUps)
+            {
+                _warmUpsClosed = true;
+                warmUps = [.. _warmUps];
+            }
+            await Task.WhenAll(warmUps).ConfigureAwait(false);
             _detector.IntraOpThreads = previousThreads;
             _detector.SpinWhileWaiting = previousSpin;
         }

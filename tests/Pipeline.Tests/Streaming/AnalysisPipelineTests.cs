@@ -67,6 +67,12 @@ public class AnalysisPipelineTests
         public void CompleteSource(int source) => Completed.Add(source);
 
         public void Dispose() => Disposed = true;
+
+        /// <summary>SourceStarting calls, and how many frames of that source had been written by then.</summary>
+        public List<(int Source, int Width, int Height, int WrittenBefore)> Starting { get; } = [];
+
+        public void SourceStarting(int source, int width, int height) =>
+            Starting.Add((source, width, height, Frames.Count(f => f.Source == source)));
     }
 
     private static SourceCatalog.Entry Source(string name, int frames, List<Mat> issued, int delayMs = 0, int badFrame = -1) =>
@@ -98,6 +104,66 @@ public class AnalysisPipelineTests
         Assert.InRange(pipeline.Statistics.FirstFrameAt!.Value, TimeSpan.Zero, pipeline.Statistics.Elapsed);
         Assert.True(pipeline.Statistics.FpsAfterFirstFrame > 0);
         Assert.Equal(workers, pipeline.Workers);
+    }
+
+    [SkippableTheory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task OutputsAreToldEachSourcesFrameSizeBeforeItsFirstFrameUnlessShownSideBySide(bool sideBySide)
+    {
+        var issued = new List<Mat>();
+        var sink = new RecordingSink();
+        var explainer = new CamExplainer(Detector.Model, new Odam(), new ClassLogitTarget(), LayerSelection.Neck);
+        var pipeline = new AnalysisPipeline(Detector, explainer, new PipelineOptions { CamEvery = 1, SideBySide = sideBySide });
+
+        await pipeline.RunAsync([Source("a", 4, issued), Source("b", 3, issued)], [sink], CancellationToken.None);
+
+        Assert.Equal(7, sink.Frames.Count);
+        if (sideBySide) Assert.Empty(sink.Starting); // the pictures are wider than the frames
+        else Assert.Equal([(0, 128, 96, 0), (1, 128, 96, 0)], sink.Starting.OrderBy(s => s.Source));
+        Assert.All(issued, m => Assert.True(m.IsDisposed));
+    }
+
+    [SkippableFact]
+    public async Task AVideoOpenedAheadAtAnotherSizeIsStartedAgainAtTheFramesSize()
+    {
+        using var dir = new TempDirectory();
+        string path = dir.File("out.mp4");
+        var issued = new List<Mat>();
+        var video = new Sinks.VideoSink(_ => path, _ => 25, _ => false, 1);
+        // Opened ahead at a size the frames do not have: the pipeline's own call (128x96) then finds it open.
+        video.SourceStarting(0, 64, 64);
+        var pipeline = new AnalysisPipeline(Detector, null, new PipelineOptions());
+
+        await pipeline.RunAsync([Source("a", 6, issued)], [video], CancellationToken.None);
+
+        Assert.Equal([path], video.Outputs);
+        using var capture = new VideoCapture(path);
+        Assert.True(capture.IsOpened());
+        int frames = 0;
+        using var image = new Mat();
+        while (capture.Read(image) && !image.Empty())
+        {
+            Assert.Equal(new Size(128, 96), image.Size());
+            frames++;
+        }
+        Assert.Equal(6, frames);
+    }
+
+    [SkippableFact]
+    public void AVideoOpenedAheadThatNeverGetsAFrameLeavesNoFile()
+    {
+        using var dir = new TempDirectory();
+        string path = dir.File("out.mp4");
+        var video = new Sinks.VideoSink(_ => path, _ => 25, _ => false, 1);
+        video.SourceStarting(0, 64, 64);
+        Assert.Equal([path], video.Outputs);
+
+        video.CompleteSource(0); // e.g. the run failed on the first frame
+        video.Dispose();
+
+        Assert.False(File.Exists(path));
+        Assert.Empty(video.Outputs);
     }
 
     [SkippableFact]

@@ -47,6 +47,14 @@ public sealed class OnnxRuntimeModel : IDisposable
     public void Prepare(int batch, int height, int width, IReadOnlyCollection<int>? layers = null) => Session(batch, height, width, layers ?? []);
 
     /// <summary>
+    /// Builds (and keeps) the session that runs with <paramref name="threads"/> intra-op threads and
+    /// <paramref name="spin"/> will use, whatever <see cref="Threads"/> and <see cref="SpinWhileWaiting"/> are now (a
+    /// pipeline prepares on another thread while setting them for its workers).
+    /// </summary>
+    public void Prepare(int batch, int height, int width, IReadOnlyCollection<int> layers, int threads, bool spin) =>
+        Session(batch, height, width, layers, Math.Max(1, threads), spin);
+
+    /// <summary>
     /// Runs a (B, 3, H, W) float32 CPU batch. Returns <c>pred</c> and the asked-for layers' outputs as TorchSharp
     /// tensors owned by the caller's dispose scope (<c>Logits</c> is empty: gradients come from TorchSharp).
     /// </summary>
@@ -82,8 +90,10 @@ public sealed class OnnxRuntimeModel : IDisposable
     }
 
     // Lazy: two workers meeting a new shape at once build its session once.
-    private InferenceSession Session(int b, int h, int w, IReadOnlyCollection<int> layers) =>
-        _sessions.GetOrAdd((b, h, w, string.Join(",", layers.Order()), Threads, SpinWhileWaiting && Threads > 1), key => new Lazy<InferenceSession>(() =>
+    private InferenceSession Session(int b, int h, int w, IReadOnlyCollection<int> layers) => Session(b, h, w, layers, Threads, SpinWhileWaiting);
+
+    private InferenceSession Session(int b, int h, int w, IReadOnlyCollection<int> layers, int threads, bool spin) =>
+        _sessions.GetOrAdd((b, h, w, string.Join(",", layers.Order()), threads, spin && threads > 1), key => new Lazy<InferenceSession>(() =>
             new InferenceSession(OnnxExport.Build(_model, key.B, key.H, key.W, layers).ToByteArray(), Options(key.Threads, key.Spin)))).Value;
 
     private SessionOptions Options(int threads, bool spin) => _options.GetOrAdd((threads, spin), key =>
