@@ -56,7 +56,7 @@ internal static class BenchCommand
             var options = new DetectorOptions(p.GetValue(imgSize), new NmsOptions(p.GetValue(conf)), CommonOptions.ResolveDevice(p.GetValue(device), p.GetValue(tf32)), p.GetValue(half),
                 Backend: p.GetValue(backend));
             bool video = SourceCatalog.VideoExtensions.Contains(Path.GetExtension(src));
-            if (video && p.GetValue(batch) > 1) throw new UserInputException("--batch applies to an image; on a video the pipeline batches frames itself (--workers)");
+            if (video && p.GetValue(batch) > 1) throw new UserInputException("--batch applies to an image (copies of it per forward pass), not to a video");
             using var detector = Detector.Load(p.GetValue(weights)!.FullName, options);
             var explainer = new CamExplainer(detector.Model, CamMethod.Parse(p.GetValue(method)!), new ClassLogitTarget(),
                 LayerSelection.Parse(p.GetValue(layers)!, detector.Model));
