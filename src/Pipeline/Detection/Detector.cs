@@ -114,8 +114,9 @@ public sealed class Detector : IDisposable
     /// Does ahead of the first frame what the first detections of <paramref name="frameWidth"/> x
     /// <paramref name="frameHeight"/> frames, one per forward pass, would do once: the explainer's preparation (see
     /// <see cref="CamExplainer.Prepare(Model.Onnx.OnnxRuntimeModel?, int, int, int, int, bool)"/>) and ONNX Runtime's
-    /// plain session, for runs with <paramref name="threads"/> intra-op threads and <paramref name="spin"/>. Meant for another thread while the source opens: building a
-    /// session takes a few hundred milliseconds that the first frame would otherwise wait for.
+    /// plain session, for runs with <paramref name="threads"/> intra-op threads and <paramref name="spin"/>. Meant for
+    /// another thread while the first frame is on its way: building a session takes a few hundred milliseconds that the
+    /// first frame would otherwise wait for.
     /// </summary>
     public void Prepare(int frameWidth, int frameHeight, CamExplainer? explainer, int threads, bool spin)
     {

@@ -12,7 +12,8 @@ namespace StreamAnalyzer.Cli.Commands;
 
 /// <summary>
 /// `bench` on a video: the model alone on its first frame, against the whole pipeline on the file (decode, detect,
-/// explain every Nth frame, render, H.264 encode to a scratch file - MPEG-4 Part 2 through OpenCV where ffmpeg is missing) - how much of the model's speed a run keeps.
+/// explain every Nth frame, render, H.264 encode to a scratch file - MPEG-4 Part 2 through OpenCV where ffmpeg is
+/// missing) - how much of the model's speed a run keeps.
 /// </summary>
 internal static class VideoBenchmark
 {
@@ -79,7 +80,8 @@ internal static class VideoBenchmark
             if (counted == 0) throw new UserInputException($"{path}: fewer than {warmUp + 1} frames; the video benchmark needs more");
             long processed = counted;
             // Without ffmpeg the sink falls back to OpenCV's MPEG-4 Part 2 writer, which costs differently.
-            string encoder = Ffmpeg.FfmpegPath is null ? "mp4v encode (OpenCV, no ffmpeg)" : "H.264 encode";
+            bool h264 = Ffmpeg.FfmpegPath is not null;
+            string encoder = h264 ? "H.264 encode" : "mp4v encode (OpenCV, no ffmpeg)";
             double endToEnd = processed / clock.Elapsed.TotalSeconds, model = 1000 / modelOnly.Median;
             Console.WriteLine($"model only          {model.ToString("0.0", CultureInfo.InvariantCulture)} fps (forward {BenchCommand.Ms(modelOnly.Median)}, p95 {BenchCommand.Ms(modelOnly.P95)})");
             Console.WriteLine($"end to end          {endToEnd.ToString("0.0", CultureInfo.InvariantCulture)} fps over {processed} frames after {warmUp} warm-up = {endToEnd / model:P0} of model-only " +
@@ -93,7 +95,7 @@ internal static class VideoBenchmark
             report["end_to_end_ratio"] = Math.Round(endToEnd / model, 3);
             report["frames"] = processed;
             report["cam_every"] = camEvery;
-            report["encoder"] = Ffmpeg.FfmpegPath is null ? "mp4v (OpenCV)" : "h264 (ffmpeg)";
+            report["encoder"] = h264 ? "h264 (ffmpeg)" : "mp4v (OpenCV)";
             report["workers"] = pipeline.Workers;
             if (rssAt500 > 0)
             {

@@ -38,8 +38,9 @@ public sealed class OnnxRuntimeModel : IDisposable
 
     /// <summary>
     /// Whether the intra-op threads spin between the parts of a run (ONNX Runtime's default: the lowest latency when
-    /// nothing else needs the cores); they stop spinning as soon as the run returns. A pipeline whose other stages share the cores turns it off: spinning threads would
-    /// take the CPU that decoding, rendering and encoding need. Only matters with more than one thread.
+    /// nothing else needs the cores); they stop spinning as soon as the run returns. A pipeline whose other stages share
+    /// the cores turns it off: spinning threads would take the CPU that decoding, rendering and encoding need. Only
+    /// matters with more than one thread.
     /// </summary>
     public bool SpinWhileWaiting { get; set; } = true;
 
