@@ -19,6 +19,7 @@ internal sealed class LevelWindows
     private readonly int[][] _roots;
     private readonly int?[] _radius;
     private readonly bool[] _measured;
+    private readonly Lazy<WindowProgram?>[] _programs;
 
     public LevelWindows(YoloModel model, LayerSelection selection)
     {
@@ -28,6 +29,7 @@ internal sealed class LevelWindows
         _roots = Enumerable.Range(0, levels).Select(l => selection.IsAuto ? [_headInputs[l]] : LayerSelection.NeckLayersOf(model, l).Where(x => x != _headInputs[l]).ToArray()).ToArray();
         _radius = new int?[levels];
         _measured = new bool[levels];
+        _programs = Enumerable.Range(0, levels).Select(l => new Lazy<WindowProgram?>(() => Compile(l))).ToArray();
     }
 
     /// <summary>The layers a window of <paramref name="level"/> is cut from.</summary>
@@ -42,6 +44,33 @@ internal sealed class LevelWindows
             _measured[level] = true;
         }
         return _radius[level];
+    }
+
+    /// <summary>
+    /// The level's head input (when it is not the root) and head branch as a managed program from a single root's window,
+    /// what <see cref="RecomputeCentre"/> computes; null where some layer is not one the program runs, there are several
+    /// roots, or the model is not float32 on the CPU.
+    /// </summary>
+    public WindowProgram? Program(int level) => _programs[level].Value;
+
+    private WindowProgram? Compile(int level)
+    {
+        if (_roots[level] is not [int root]) return null;
+        var first = _model.parameters().FirstOrDefault();
+        if (first is null || first.device.type != DeviceType.CPU || first.dtype != ScalarType.Float32) return null;
+        using var scope = NewDisposeScope();
+        int h = _headInputs[level];
+        var program = new WindowProgram.Builder((int)_model.Layers[root].OutChannels);
+        int? headInput = null;
+        int x = program.Input;
+        if (root != h)
+        {
+            if (_model.Layers[h].From is not [int from] || from != root || _model.LayerModule(h) is not nn.Module<Tensor, Tensor> single
+                || UnpaddedWindow.Lower(program, single, x) is not { } node)
+                return null;
+            headInput = x = node;
+        }
+        return _model.Head.LowerLevel(program, level, x) is { } output ? program.Build(output, headInput) : null;
     }
 
     /// <summary>The head input (when it is not a root) and the level's scores from root windows; the head input joins <paramref name="crops"/>.</summary>

@@ -1,11 +1,13 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 using OpenCvSharp;
 using static TorchSharp.torch;
 
 namespace StreamAnalyzer.Pipeline.Explainers;
 
 /// <summary>
-/// The steps every map goes through on its way to the input's size. Done by OpenCV on the CPU copy the map needs
-/// anyway: a handful of tensor operations per map would cost more than the map itself.
+/// The steps every map goes through on its way to the input's size. Done on the CPU copy the map needs anyway (OpenCV's
+/// resize, vectorised passes for the range): a handful of tensor operations per map would cost more than the map itself.
 /// </summary>
 public static class MapSteps
 {
@@ -40,27 +42,51 @@ public static class MapSteps
     }
 
     /// <summary>Min-max normalises <paramref name="map"/> in place; false (map unchanged) when it is constant or not finite.</summary>
-    public static bool Renormalise(float[] map)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static unsafe bool Renormalise(float[] map)
     {
-        unsafe
+        int n = map.Length;
+        if (n == 0) return false;
+        fixed (float* p = map)
         {
-            fixed (float* values = map)
+            // One pass for the range and finiteness (x - x is 0 exactly for finite x, NaN otherwise), one for the affine
+            // map clamped to [0, 1]: five OpenCV passes (min-max, sum, scale, two thresholds) took 3-4 times as long.
+            var lowest = Vector256.Create(float.PositiveInfinity);
+            var highest = Vector256.Create(float.NegativeInfinity);
+            var finite = Vector256<float>.AllBitsSet;
+            int i = 0;
+            for (; i + 8 <= n; i += 8)
             {
-                using var mat = Mat.FromPixelData(1, map.Length, MatType.CV_32FC1, (IntPtr)values);
-                // OpenCV's passes: several times faster than TensorPrimitives' NaN-aware Min and Max on these sizes. The
-                // (double) sum is NaN or infinite exactly when a value is.
-                Cv2.MinMaxLoc(mat, out double lowest, out double highest);
-                if (!double.IsFinite(Cv2.Sum(mat).Val0)) return false;
-                float min = (float)lowest, max = (float)highest;
-                // Constant up to float rounding, relative to the map's own scale (gradients through deep random nets are tiny).
-                if (!(max - min > 1e-6f * Math.Max(Math.Abs(max), Math.Abs(min)))) return false;
-                // (x - min) / (max - min) as one affine pass.
-                mat.ConvertTo(mat, MatType.CV_32FC1, 1.0 / (max - min), -min / (double)(max - min));
-                // The affine form rounds the ends to within 1e-9 of 0 and 1, on either side: clamp to [0, 1]. (Thresholds,
-                // not Cv2.Max/Min with a scalar, which take 60 times as long.)
-                Cv2.Threshold(mat, mat, 0, 0, ThresholdTypes.Tozero);
-                Cv2.Threshold(mat, mat, 1, 1, ThresholdTypes.Trunc);
+                var v = Vector256.Load(p + i);
+                lowest = Vector256.Min(lowest, v);
+                highest = Vector256.Max(highest, v);
+                finite &= Vector256.Equals(v - v, Vector256<float>.Zero);
             }
+            if (!Vector256.EqualsAll(finite.AsInt32(), Vector256<int>.AllBitsSet)) return false;
+            float min = float.PositiveInfinity, max = float.NegativeInfinity;
+            for (int lane = 0; lane < 8; lane++)
+            {
+                min = Math.Min(min, lowest.GetElement(lane));
+                max = Math.Max(max, highest.GetElement(lane));
+            }
+            for (; i < n; i++)
+            {
+                if (!float.IsFinite(p[i])) return false;
+                min = Math.Min(min, p[i]);
+                max = Math.Max(max, p[i]);
+            }
+            // Constant up to float rounding, relative to the map's own scale (gradients through deep random nets are tiny).
+            if (!(max - min > 1e-6f * Math.Max(Math.Abs(max), Math.Abs(min)))) return false;
+            // (x - min) / (max - min) as one affine step; its rounding can put the ends within 1e-7 outside [0, 1]: clamped.
+            double range = (double)max - min;
+            float scale = (float)(1 / range), offset = (float)(-min / range);
+            var vScale = Vector256.Create(scale);
+            var vOffset = Vector256.Create(offset);
+            var one = Vector256.Create(1f);
+            i = 0;
+            for (; i + 8 <= n; i += 8)
+                Vector256.Min(Vector256.Max(Vector256.Load(p + i) * vScale + vOffset, Vector256<float>.Zero), one).Store(p + i);
+            for (; i < n; i++) p[i] = Math.Clamp(p[i] * scale + offset, 0f, 1f);
         }
         return true;
     }

@@ -28,7 +28,9 @@ internal sealed class WindowGradients(YoloModel model, LevelWindows windows, Mod
 
     /// <summary>
     /// Detections whose windows lie wholly inside their level's map (all the same size) are stacked into one batch
-    /// per level: one recomputation and one backward pass for all of them, each item's gradient its own.
+    /// per level: one recomputation and one backward pass for all of them, each item's gradient its own. Where the level
+    /// has a <see cref="WindowProgram"/> (float32 on the CPU) and the target a closed-form gradient, the program does it,
+    /// for any number of windows; otherwise libtorch's autograd, for two or more.
     /// </summary>
     public void Prepare(int batchIndex, IReadOnlyList<(Detection.Detection Detection, int Level, IReadOnlyList<ExplainTarget> Targets)> detections)
     {
@@ -38,8 +40,9 @@ internal sealed class WindowGradients(YoloModel model, LevelWindows windows, Mod
             int size = 2 * windows.Radius(level)!.Value + 1;
             var inside = group.Select(d => (d, at: model.Layout.Locate(d.Detection.Row, height, width)))
                 .Select(p => (p.d, p.at, w: Window(level, p.at))).Where(p => p.w.Y1 - p.w.Y0 == size && p.w.X1 - p.w.X0 == size).ToArray();
-            if (inside.Length < 2) continue;
             var targets = group.First().Targets;
+            if (inside.Length >= 1 && Managed(batchIndex, level, size, targets, inside.Select(p => (p.d.Detection, p.at, p.w)).ToArray())) continue;
+            if (inside.Length < 2) continue;
             var crops = new Dictionary<int, Tensor>();
             foreach (var root in windows.Roots(level))
             {
@@ -56,6 +59,59 @@ internal sealed class WindowGradients(YoloModel model, LevelWindows windows, Mod
                 _done[(batchIndex, d.Detection.Row, d.Detection.ClassId)] = Placed(targets, w, k => grads[k][j]);
             }
         }
+    }
+
+    // The stacked windows through the level's managed program: forward, dScore/dRow at each window's centre row in
+    // closed form, backward. False (nothing done) where the program, the activations or the target do not allow it.
+    private bool Managed(int batchIndex, int level, int size, IReadOnlyList<ExplainTarget> targets,
+        (Detection.Detection Detection, RowLocation At, (int Y0, int Y1, int X0, int X1) W)[] inside)
+    {
+        if (windows.Program(level) is not { } program) return false;
+        int root = windows.Roots(level)[0];
+        var full = output.Activations[root][batchIndex];
+        if (full.device.type != DeviceType.CPU || full.dtype != ScalarType.Float32) return false;
+        if (targets.Any(t => t.Submodule is not null || (t.Layer != root && t.Layer != model.HeadInputs[level]))) return false;
+        var layout = model.Layout;
+        int outChannels = program.Channels(program.Output), columns = outChannels / layout.AnchorsPerCell;
+        var row = new float[columns];
+        var rowGradient = new float[columns];
+        if (!target.ScoreGradient(row, 0, layout, rowGradient)) return false;
+
+        int n = inside.Length, channels = (int)full.shape[0], height = (int)full.shape[1], width = (int)full.shape[2];
+        var crops = new float[n * channels * size * size];
+        using (var contiguous = full.contiguous())
+        {
+            var source = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(contiguous.bytes);
+            for (int j = 0; j < n; j++)
+                for (int c = 0; c < channels; c++)
+                    for (int y = 0; y < size; y++)
+                        source.Slice((c * height + inside[j].W.Y0 + y) * width + inside[j].W.X0, size)
+                            .CopyTo(crops.AsSpan(((j * channels + c) * size + y) * size, size));
+        }
+        using var pass = program.Forward(crops, n, size);
+        int side = pass.SideOf(program.Output);
+        if (side % 2 == 0) return false;
+        int plane = side * side, centre = side / 2 * side + side / 2, item = outChannels * plane;
+        var logits = pass.Values(program.Output);
+        var seed = new float[n * item];
+        for (int j = 0; j < n; j++)
+        {
+            int first = j * item + inside[j].At.Anchor * columns * plane + centre;
+            for (int col = 0; col < columns; col++) row[col] = logits[first + col * plane];
+            Array.Clear(rowGradient);
+            target.ScoreGradient(row, inside[j].Detection.ClassId, layout, rowGradient);
+            for (int col = 0; col < columns; col++) seed[first + col * plane] = rowGradient[col];
+        }
+        pass.Backward(seed);
+        var grads = targets.Select(t =>
+        {
+            int node = t.Layer == root ? program.Input : program.HeadInput!.Value;
+            int s = pass.SideOf(node);
+            return tensor(pass.Gradient(node).ToArray(), [n, program.Channels(node), s, s]);
+        }).ToArray();
+        for (int j = 0; j < n; j++)
+            _done[(batchIndex, inside[j].Detection.Row, inside[j].Detection.ClassId)] = Placed(targets, inside[j].W, k => grads[k][j]);
+        return true;
     }
 
     public IReadOnlyDictionary<ExplainTarget, WindowedGradient> Gradients(int batchIndex, Detection.Detection detection, int level, IReadOnlyList<ExplainTarget> targets)

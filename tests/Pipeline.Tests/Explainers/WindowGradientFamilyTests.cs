@@ -14,27 +14,38 @@ namespace StreamAnalyzer.Pipeline.Tests.Explainers;
 /// Gradients taken on windows around each detection's cell - where the neck's blocks (YOLOv5's C3, YOLOv8's C2f,
 /// YOLO11's C3k2 with C3k inside) and the head run on the window without their padding - give the same maps as a
 /// backward pass through the whole recorded graph, for every family's upstream checkpoint. Two detections on
-/// interior cells of each level make the stacked path run; one on a corner cell makes the one-by-one path (a window
-/// cut by the map's edge) run.
+/// interior cells of each level make the stacked path run (on the CPU in float32, the managed window program); one on a
+/// corner cell makes the one-by-one path (a window cut by the map's edge) run.
 /// </summary>
 public class WindowGradientFamilyTests
 {
-    public static TheoryData<string, string, string> Cases()
+    public static TheoryData<string, string, string, string, bool> Cases()
     {
-        var data = new TheoryData<string, string, string>();
+        var data = new TheoryData<string, string, string, string, bool>();
         foreach (var (folder, name) in new[] { ("yolov5", "yolov5n-random"), ("ultralytics", "yolov8n-random"), ("ultralytics", "yolo11n-random") })
             foreach (var (method, layers) in new[] { ("odam", "neck"), ("gradcam", "auto"), ("layercam", "neck"), ("gradcampp", "neck") })
-                data.Add($"{folder}/{name}", method, layers);
+                data.Add($"{folder}/{name}__bus_320", method, layers, "logit", true);
+        // The other targets' closed-form gradients (with and without objectness), and YOLOv7's heads: IDetect fused, and
+        // unfused with its implicit add and multiply around the 1x1 convolution.
+        data.Add("yolov5/yolov5n-random__bus_320", "odam", "neck", "conf", true);
+        data.Add("yolov5/yolov5n-random__bus_320", "gradcam", "auto", "prob", true);
+        data.Add("ultralytics/yolov8n-random__bus_320", "odam", "neck", "conf", true);
+        data.Add("ultralytics/yolov8n-random__bus_320", "hirescam", "auto", "prob", true);
+        data.Add("yolov7/yolov7-tiny-random__bus_320", "odam", "neck", "logit", true);
+        data.Add("yolov7/yolov7-tiny-random__bus_320", "gradcam", "auto", "conf", true);
+        data.Add("yolov7/yolov7-w25-training-random__image1_256", "gradcam", "auto", "conf", false);
+        data.Add("yolov7/yolov7-w25-deploy-random__horses_320", "odam", "neck", "logit", true);
         return data;
     }
 
     [SkippableTheory]
     [MemberData(nameof(Cases))]
-    public void WindowsGiveTheMapsOfTheWholeGraph(string checkpoint, string method, string layers)
+    public void WindowsGiveTheMapsOfTheWholeGraph(string checkpoint, string method, string layers, string target, bool fuse)
     {
         var parts = checkpoint.Split('/');
-        using var model = YoloModel.Load(Fixtures.Require(parts[0], parts[1] + ".pt"));
-        var input = NpyArray.Read(Fixtures.Require(parts[0], parts[1] + "__bus_320.input.npy"));
+        string name = parts[1][..parts[1].IndexOf("__", StringComparison.Ordinal)];
+        using var model = YoloModel.Load(Fixtures.Require(parts[0], name + ".pt"), fuse);
+        var input = NpyArray.Read(Fixtures.Require(parts[0], parts[1] + ".input.npy"));
         using var scope = NewDisposeScope();
         var x = tensor(input.Data, input.Shape);
         int height = (int)input.Shape[2], width = (int)input.Shape[3];
@@ -53,13 +64,13 @@ public class WindowGradientFamilyTests
             offset += model.Layout.AnchorsPerCell * ny * nx;
         }
 
-        CamExplainer Explainer(bool whole) => new(model, CamMethod.Parse(method), new ClassLogitTarget(), LayerSelection.Parse(layers, model))
+        CamExplainer Explainer(bool whole) => new(model, CamMethod.Parse(method), CamTarget.Parse(target), LayerSelection.Parse(layers, model))
         {
             WholeGraphGradients = whole,
         };
         var windowed = Explainer(false).Explain(x, detections);
         var reference = Explainer(true).Explain(x, detections);
         Assert.Equal(detections.Count, windowed.Count);
-        MapAssert.SameMaps(windowed, reference, a => $"{checkpoint} {method} at {layers}, row {a.Detection.Row}");
+        MapAssert.SameMaps(windowed, reference, a => $"{checkpoint} {method} at {layers}, {target}, row {a.Detection.Row}");
     }
 }

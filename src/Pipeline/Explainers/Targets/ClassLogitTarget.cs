@@ -11,4 +11,10 @@ public sealed class ClassLogitTarget : CamTarget
 
     /// <inheritdoc/>
     public override Tensor Score(Tensor logitsRow, int classId, PredictionLayout layout) => logitsRow[layout.LogitClassColumn + classId];
+
+    internal override bool ScoreGradient(ReadOnlySpan<float> logitsRow, int classId, PredictionLayout layout, Span<float> gradient)
+    {
+        gradient[layout.LogitClassColumn + classId] = 1;
+        return true;
+    }
 }

@@ -11,4 +11,12 @@ public sealed class ClassProbabilityTarget : CamTarget
 
     /// <inheritdoc/>
     public override Tensor Score(Tensor logitsRow, int classId, PredictionLayout layout) => logitsRow[layout.LogitClassColumn + classId].sigmoid();
+
+    internal override bool ScoreGradient(ReadOnlySpan<float> logitsRow, int classId, PredictionLayout layout, Span<float> gradient)
+    {
+        int column = layout.LogitClassColumn + classId;
+        float s = Sigmoid(logitsRow[column]);
+        gradient[column] = s * (1 - s);
+        return true;
+    }
 }

@@ -15,4 +15,14 @@ public sealed class ConfidenceTarget : CamTarget
         var cls = logitsRow[layout.LogitClassColumn + classId].sigmoid();
         return layout.LogitObjectnessColumn is int obj ? logitsRow[obj].sigmoid() * cls : cls;
     }
+
+    internal override bool ScoreGradient(ReadOnlySpan<float> logitsRow, int classId, PredictionLayout layout, Span<float> gradient)
+    {
+        int column = layout.LogitClassColumn + classId;
+        float cls = Sigmoid(logitsRow[column]);
+        float objectness = layout.LogitObjectnessColumn is int obj ? Sigmoid(logitsRow[obj]) : 1;
+        gradient[column] = objectness * cls * (1 - cls);
+        if (layout.LogitObjectnessColumn is int o) gradient[o] = cls * objectness * (1 - objectness);
+        return true;
+    }
 }

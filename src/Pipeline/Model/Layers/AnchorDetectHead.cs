@@ -174,6 +174,15 @@ public sealed class AnchorDetectHead : DetectionHead, IFusable
     internal override Tensor? LevelLogitsUnpadded(int level, Tensor input) =>
         m[level] is Conv2d { kernel_size: [1, 1] } ? LevelLogits(level, input) : null; // a 1x1 convolution has no padding
 
+    /// <inheritdoc/>
+    internal override int? LowerLevel(WindowProgram.Builder program, int level, int x)
+    {
+        if (m[level] is not Conv2d { kernel_size: [1, 1] } conv) return null;
+        if (ia is not null) x = program.Affine(x, null, ia[level].Value);
+        if (program.Conv(conv, null, x) is not { } y) return null;
+        return im is null ? y : program.Affine(y, im[level].Value, null);
+    }
+
     private static Tensor MakeGrid(long nx, long ny, Device device, ScalarType dtype)
     {
         var yv = arange(TorchScalars.Of(ny), device: device).view(ny, 1).expand(ny, nx);

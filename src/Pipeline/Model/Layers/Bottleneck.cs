@@ -39,6 +39,13 @@ public sealed class Bottleneck : nn.Module<Tensor, Tensor>, IOnnxExportable
         return _add ? UnpaddedWindow.Centre(x, y).Plus(y) : y;
     }
 
+    /// <summary>Writes the block into a window program (<see cref="UnpaddedWindow.Lower"/>).</summary>
+    internal int? Lower(WindowProgram.Builder program, int x)
+    {
+        if (cv1.Lower(program, x) is not { } hidden || cv2.Lower(program, hidden) is not { } y) return null;
+        return _add ? program.Add(x, y) : y;
+    }
+
     string IOnnxExportable.ToOnnx(OnnxGraph g, IReadOnlyList<string> inputs)
     {
         string y = g.Module(cv2, g.Module(cv1, inputs[0]));

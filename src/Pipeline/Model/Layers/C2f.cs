@@ -52,6 +52,19 @@ public sealed class C2f : nn.Module<Tensor, Tensor>, IOnnxExportable
         return cv2.ForwardUnpadded(cat(parts.Select(p => UnpaddedWindow.Centre(p, smallest)).ToList(), 1));
     }
 
+    /// <summary>Writes the block into a window program (<see cref="UnpaddedWindow.Lower"/>).</summary>
+    internal int? Lower(WindowProgram.Builder program, int x)
+    {
+        if (cv1.Lower(program, x) is not { } y) return null;
+        var parts = program.Chunk(y, 2).ToList();
+        foreach (var block in m)
+        {
+            if (UnpaddedWindow.Lower(program, block, parts[^1]) is not { } next) return null;
+            parts.Add(next);
+        }
+        return cv2.Lower(program, program.Concat(parts));
+    }
+
     string IOnnxExportable.ToOnnx(OnnxGraph g, IReadOnlyList<string> inputs)
     {
         string y = g.Module(cv1, inputs[0]);

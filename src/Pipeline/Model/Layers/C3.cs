@@ -42,6 +42,13 @@ public sealed class C3 : nn.Module<Tensor, Tensor>, IOnnxExportable
         return cv3.ForwardUnpadded(cat([main, UnpaddedWindow.Centre(side, main)], 1));
     }
 
+    /// <summary>Writes the block into a window program (<see cref="UnpaddedWindow.Lower"/>).</summary>
+    internal int? Lower(WindowProgram.Builder program, int x)
+    {
+        if (cv1.Lower(program, x) is not { } hidden || UnpaddedWindow.Lower(program, m, hidden) is not { } main || cv2.Lower(program, x) is not { } side) return null;
+        return cv3.Lower(program, program.Concat([main, side]));
+    }
+
     string IOnnxExportable.ToOnnx(OnnxGraph g, IReadOnlyList<string> inputs) =>
         g.Module(cv3, g.Concat([g.Module(m, g.Module(cv1, inputs[0])), g.Module(cv2, inputs[0])], 1));
 }

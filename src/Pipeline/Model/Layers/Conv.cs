@@ -55,6 +55,9 @@ public sealed class Conv : nn.Module<Tensor, Tensor>, IFusable, IOnnxExportable
     /// <summary>The same on a window, without the convolution's padding (see <see cref="UnpaddedWindow"/>); null where the stride is not 1.</summary>
     internal Tensor? ForwardUnpadded(Tensor x) => UnpaddedWindow.Convolve(conv, x) is { } y ? act.call(bn is null ? y : bn.call(y)) : null;
 
+    /// <summary>Writes the layer into a window program (<see cref="UnpaddedWindow.Lower"/>); null while it has a BatchNorm (unfused).</summary>
+    internal int? Lower(WindowProgram.Builder program, int x) => bn is null ? program.Conv(conv, act, x) : null;
+
     /// <inheritdoc/>
     public void Fuse()
     {

@@ -48,6 +48,12 @@ public abstract class DetectionHead(string name) : MultiInputLayer(name)
     /// </summary>
     internal virtual Tensor? LevelLogitsUnpadded(int level, Tensor input) => null;
 
+    /// <summary>
+    /// Writes what <see cref="LevelLogitsUnpadded"/> computes into a window program after node <paramref name="x"/>;
+    /// null where the program cannot run it.
+    /// </summary>
+    internal virtual int? LowerLevel(WindowProgram.Builder program, int level, int x) => null;
+
     /// <summary>The level a submodule of the head serves (<c>m.1</c>, <c>cv3.2.0</c>), or null when it serves all of them or none.</summary>
     public abstract int? LevelOfSubmodule(string path);
 

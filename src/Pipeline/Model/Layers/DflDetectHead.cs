@@ -110,6 +110,9 @@ public sealed class DflDetectHead : DetectionHead
     internal override Tensor? LevelLogitsUnpadded(int level, Tensor input) =>
         UnpaddedWindow.Forward(cv3[level], input) is { } logits ? logits.view(logits.shape[0], NumClasses, -1).transpose(1, 2) : null;
 
+    /// <inheritdoc/>
+    internal override int? LowerLevel(WindowProgram.Builder program, int level, int x) => UnpaddedWindow.Lower(program, cv3[level], x);
+
     internal override (string Pred, string Logits) ToOnnx(Onnx.OnnxGraph g, IReadOnlyList<string> inputs)
     {
         // Box and class maps are joined per level before leaving the convolutions' blocked layout, and split once at

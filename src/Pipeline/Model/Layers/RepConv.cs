@@ -60,6 +60,15 @@ public sealed class RepConv : nn.Module<Tensor, Tensor>, IFusable, IOnnxExportab
         return act.call(sum);
     }
 
+    /// <summary>
+    /// The re-parameterised convolution on a window, without its padding (see <see cref="UnpaddedWindow"/>); null
+    /// while the branches are separate (unfused).
+    /// </summary>
+    internal Tensor? ForwardUnpadded(Tensor x) => rbr_reparam is not null && UnpaddedWindow.Convolve(rbr_reparam, x) is { } y ? act.call(y) : null;
+
+    /// <summary>Writes the fused layer into a window program (<see cref="UnpaddedWindow.Lower"/>); null while unfused.</summary>
+    internal int? Lower(WindowProgram.Builder program, int x) => rbr_reparam is null ? null : program.Conv(rbr_reparam, act, x);
+
     /// <inheritdoc/>
     public void Fuse()
     {

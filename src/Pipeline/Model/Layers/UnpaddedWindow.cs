@@ -4,8 +4,8 @@ using static TorchSharp.torch;
 namespace StreamAnalyzer.Pipeline.Model.Layers;
 
 /// <summary>
-/// Runs a chain of stride-1 convolutions - or blocks made of them (Bottleneck, C2f/C3k2, C3/C3k) - on a window cut from
-/// inside a feature map without their zero padding: each output cell is then one the whole map's pass has too, and the
+/// Runs a chain of stride-1 convolutions - or blocks made of them (Bottleneck, C2f/C3k2, C3/C3k, a fused RepConv) - on a
+/// window cut from inside a feature map without their zero padding: each output cell is then one the whole map's pass has too, and the
 /// window shrinks by each kernel's reach. An explanation's window needs only its centre cell, so this computes a
 /// fraction of what the padded convolutions would (a 5x5 window through two 3x3 convolutions: 9 + 1 cells instead of
 /// 25 + 25).
@@ -16,12 +16,30 @@ internal static class UnpaddedWindow
     public static Tensor? Forward(nn.Module<Tensor, Tensor> module, Tensor x) => module switch
     {
         Conv conv => conv.ForwardUnpadded(x),
+        RepConv conv => conv.ForwardUnpadded(x),
         Conv2d conv => Convolve(conv, x),
         Bottleneck block => block.ForwardUnpadded(x),
         C2f block => block.ForwardUnpadded(x),
         C3 block => block.ForwardUnpadded(x),
         Sequential sequence => sequence.children().Aggregate<nn.Module, Tensor?>(x,
             (y, m) => y is null || m is not nn.Module<Tensor, Tensor> step ? null : Forward(step, y)),
+        _ => null,
+    };
+
+    /// <summary>
+    /// Writes the module into <paramref name="program"/> after node <paramref name="x"/>, as <see cref="Forward"/> computes
+    /// it; null where the module (or a part of it) is not such a chain or not one the program can run.
+    /// </summary>
+    public static int? Lower(WindowProgram.Builder program, nn.Module<Tensor, Tensor> module, int x) => module switch
+    {
+        Conv conv => conv.Lower(program, x),
+        RepConv conv => conv.Lower(program, x),
+        Conv2d conv => program.Conv(conv, null, x),
+        Bottleneck block => block.Lower(program, x),
+        C2f block => block.Lower(program, x),
+        C3 block => block.Lower(program, x),
+        Sequential sequence => sequence.children().Aggregate<nn.Module, int?>(x,
+            (y, m) => y is not { } node || m is not nn.Module<Tensor, Tensor> step ? null : Lower(program, step, node)),
         _ => null,
     };
 
