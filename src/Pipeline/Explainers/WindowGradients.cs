@@ -27,10 +27,11 @@ internal sealed class WindowGradients(YoloModel model, LevelWindows windows, Mod
     }
 
     /// <summary>
-    /// Detections whose windows lie wholly inside their level's map (all the same size) are stacked into one batch
-    /// per level: one recomputation and one backward pass for all of them, each item's gradient its own. Where the level
-    /// has a <see cref="WindowProgram"/> (float32 on the CPU) and the target a closed-form gradient, the program does it,
-    /// for any number of windows; otherwise libtorch's autograd, for two or more.
+    /// Where the level has a <see cref="WindowProgram"/> (float32 on the CPU) and the target a closed-form gradient, all
+    /// its detections' windows go through the program at once, those cut by the map's edge included. Otherwise
+    /// detections whose windows lie wholly inside their level's map (all the same size) are stacked into one batch per
+    /// level for libtorch's autograd: one recomputation and one backward pass for all of them, each item's gradient its
+    /// own; the rest are done one by one (<see cref="Gradients"/>).
     /// </summary>
     public void Prepare(int batchIndex, IReadOnlyList<(Detection.Detection Detection, int Level, IReadOnlyList<ExplainTarget> Targets)> detections)
     {
@@ -38,10 +39,10 @@ internal sealed class WindowGradients(YoloModel model, LevelWindows windows, Mod
         {
             int level = group.Key.Level;
             int size = 2 * windows.Radius(level)!.Value + 1;
-            var inside = group.Select(d => (d, at: model.Layout.Locate(d.Detection.Row, height, width)))
-                .Select(p => (p.d, p.at, w: Window(level, p.at))).Where(p => p.w.Y1 - p.w.Y0 == size && p.w.X1 - p.w.X0 == size).ToArray();
+            var located = group.Select(d => (d, at: model.Layout.Locate(d.Detection.Row, height, width))).ToArray();
             var targets = group.First().Targets;
-            if (inside.Length >= 1 && Managed(batchIndex, level, size, targets, inside.Select(p => (p.d.Detection, p.at, p.w)).ToArray())) continue;
+            if (Managed(batchIndex, level, targets, located.Select(p => (p.d.Detection, p.at)).ToArray())) continue;
+            var inside = located.Select(p => (p.d, p.at, w: Window(level, p.at))).Where(p => p.w.Y1 - p.w.Y0 == size && p.w.X1 - p.w.X0 == size).ToArray();
             if (inside.Length < 2) continue;
             var crops = new Dictionary<int, Tensor>();
             foreach (var root in windows.Roots(level))
@@ -61,10 +62,10 @@ internal sealed class WindowGradients(YoloModel model, LevelWindows windows, Mod
         }
     }
 
-    // The stacked windows through the level's managed program: forward, dScore/dRow at each window's centre row in
-    // closed form, backward. False (nothing done) where the program, the activations or the target do not allow it.
-    private bool Managed(int batchIndex, int level, int size, IReadOnlyList<ExplainTarget> targets,
-        (Detection.Detection Detection, RowLocation At, (int Y0, int Y1, int X0, int X1) W)[] inside)
+    // All the level's windows through its managed program, stacked, those at the map's edge included (zeros outside
+    // the map, as the layers' padding): forward, dScore/dRow at each window's centre row in closed form, backward.
+    // False (nothing done) where the program, the activations or the target do not allow it.
+    private bool Managed(int batchIndex, int level, IReadOnlyList<ExplainTarget> targets, (Detection.Detection Detection, RowLocation At)[] items)
     {
         if (windows.Program(level) is not { } program) return false;
         int root = windows.Roots(level)[0];
@@ -77,18 +78,26 @@ internal sealed class WindowGradients(YoloModel model, LevelWindows windows, Mod
         var rowGradient = new float[columns];
         if (!target.ScoreGradient(row, 0, layout, rowGradient)) return false;
 
-        int n = inside.Length, channels = (int)full.shape[0], height = (int)full.shape[1], width = (int)full.shape[2];
+        int n = items.Length, r = windows.Radius(level)!.Value, size = 2 * r + 1;
+        int channels = (int)full.shape[0], mapHeight = (int)full.shape[1], mapWidth = (int)full.shape[2];
+        // Each window's first cell in the map (may be outside it) and its part inside the map, in window cells.
+        var origins = items.Select(i => (Y: i.At.GridY - r, X: i.At.GridX - r)).ToArray();
+        var inMap = origins.Select(o => (Math.Max(0, -o.Y), Math.Min(size, mapHeight - o.Y), Math.Max(0, -o.X), Math.Min(size, mapWidth - o.X))).ToArray();
         var crops = new float[n * channels * size * size];
         using (var contiguous = full.contiguous())
         {
             var source = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(contiguous.bytes);
             for (int j = 0; j < n; j++)
+            {
+                var (y0, y1, x0, x1) = inMap[j];
                 for (int c = 0; c < channels; c++)
-                    for (int y = 0; y < size; y++)
-                        source.Slice((c * height + inside[j].W.Y0 + y) * width + inside[j].W.X0, size)
-                            .CopyTo(crops.AsSpan(((j * channels + c) * size + y) * size, size));
+                    for (int y = y0; y < y1; y++)
+                        source.Slice((c * mapHeight + origins[j].Y + y) * mapWidth + origins[j].X + x0, x1 - x0)
+                            .CopyTo(crops.AsSpan(((j * channels + c) * size + y) * size + x0, x1 - x0));
+            }
         }
-        using var pass = program.Forward(crops, n, size);
+        bool edges = inMap.Any(m => m != (0, size, 0, size));
+        using var pass = program.Forward(crops, n, size, edges ? inMap : null);
         int side = pass.SideOf(program.Output);
         if (side % 2 == 0) return false;
         int plane = side * side, centre = side / 2 * side + side / 2, item = outChannels * plane;
@@ -96,21 +105,30 @@ internal sealed class WindowGradients(YoloModel model, LevelWindows windows, Mod
         var seed = new float[n * item];
         for (int j = 0; j < n; j++)
         {
-            int first = j * item + inside[j].At.Anchor * columns * plane + centre;
+            int first = j * item + items[j].At.Anchor * columns * plane + centre;
             for (int col = 0; col < columns; col++) row[col] = logits[first + col * plane];
             Array.Clear(rowGradient);
-            target.ScoreGradient(row, inside[j].Detection.ClassId, layout, rowGradient);
+            target.ScoreGradient(row, items[j].Detection.ClassId, layout, rowGradient);
             for (int col = 0; col < columns; col++) seed[first + col * plane] = rowGradient[col];
         }
         pass.Backward(seed);
-        var grads = targets.Select(t =>
-        {
-            int node = t.Layer == root ? program.Input : program.HeadInput!.Value;
-            int s = pass.SideOf(node);
-            return tensor(pass.Gradient(node).ToArray(), [n, program.Channels(node), s, s]);
-        }).ToArray();
+        var nodes = targets.Select(t => t.Layer == root ? program.Input : program.HeadInput!.Value).ToArray();
+        var grads = nodes.Select(node => tensor(pass.Gradient(node).ToArray(), [n, program.Channels(node), pass.SideOf(node), pass.SideOf(node)])).ToArray();
         for (int j = 0; j < n; j++)
-            _done[(batchIndex, inside[j].Detection.Row, inside[j].Detection.ClassId)] = Placed(targets, inside[j].W, k => grads[k][j]);
+        {
+            var placed = new Dictionary<ExplainTarget, WindowedGradient>();
+            for (int k = 0; k < targets.Count; k++)
+            {
+                // The node's cells start (size - side) / 2 cells into the window; only those inside the map are placed.
+                var map = output.Activations[targets[k].Layer];
+                int s = pass.SideOf(nodes[k]), margin = (size - s) / 2, height = (int)map.shape[2], width = (int)map.shape[3];
+                int top = origins[j].Y + margin, left = origins[j].X + margin;
+                int r0 = Math.Max(0, -top), r1 = Math.Min(s, height - top), c0 = Math.Max(0, -left), c1 = Math.Min(s, width - left);
+                var part = grads[k][j].narrow(1, r0, r1 - r0).narrow(2, c0, c1 - c0);
+                placed[targets[k]] = new WindowedGradient(part, top + r0, left + c0, height, width);
+            }
+            _done[(batchIndex, items[j].Detection.Row, items[j].Detection.ClassId)] = placed;
+        }
         return true;
     }
 

@@ -38,12 +38,21 @@ internal sealed class WindowProgram
     /// <summary>Channels of a node.</summary>
     public int Channels(int node) => _nodes[node].Channels;
 
-    /// <summary>Runs the layers on <paramref name="batch"/> windows (channels, side, side) laid out one after the other in <paramref name="input"/>.</summary>
-    public Pass Forward(ReadOnlySpan<float> input, int batch, int side)
+    /// <summary>
+    /// Runs the layers on <paramref name="batch"/> windows (channels, side, side) laid out one after the other in
+    /// <paramref name="input"/>. Where a window reaches past the map's edge, <paramref name="inMap"/> gives each window's
+    /// part inside the map (rows and columns, end exclusive, in window cells; null: all of every window): the input
+    /// must be zero outside it, and every layer's output is set to zero there, as the padding of the layers after it is.
+    /// </summary>
+    public Pass Forward(ReadOnlySpan<float> input, int batch, int side, (int Y0, int Y1, int X0, int X1)[]? inMap = null)
     {
-        var pass = new Pass(this, batch, side);
+        var pass = new Pass(this, batch, side, inMap);
         input.CopyTo(pass.Values(Input));
-        foreach (var step in _steps) step.Forward(pass);
+        foreach (var step in _steps)
+        {
+            step.Forward(pass);
+            pass.MaskOutside(step.OutputNode, gradient: false);
+        }
         return pass;
     }
 
@@ -58,11 +67,14 @@ internal sealed class WindowProgram
         private readonly float[]?[] _pre;
         private readonly List<float[]> _rented = [];
 
-        public Pass(WindowProgram program, int batch, int side)
+        private readonly (int Y0, int Y1, int X0, int X1)[]? _inMap;
+
+        public Pass(WindowProgram program, int batch, int side, (int Y0, int Y1, int X0, int X1)[]? inMap)
         {
             _program = program;
             Batch = batch;
             Side = side;
+            _inMap = inMap;
             _values = new float[]?[program._nodes.Length];
             _grads = new float[]?[program._nodes.Length];
             _pre = new float[]?[program._steps.Length];
@@ -90,11 +102,46 @@ internal sealed class WindowProgram
 
         internal float[] Scratch(int length) => Rent(length, clear: false);
 
-        /// <summary>Propagates <paramref name="outputGradient"/> (the gradient of the output node's values) back to every node.</summary>
+        /// <summary>
+        /// Propagates <paramref name="outputGradient"/> (the gradient of the output node's values) back to every node. Values
+        /// set to zero outside the map pass no gradient back.
+        /// </summary>
         public void Backward(ReadOnlySpan<float> outputGradient)
         {
             outputGradient.CopyTo(Gradient(_program.Output));
-            for (int i = _program._steps.Length - 1; i >= 0; i--) _program._steps[i].Backward(this, i);
+            for (int i = _program._steps.Length - 1; i >= 0; i--)
+            {
+                MaskOutside(_program._steps[i].OutputNode, gradient: true);
+                _program._steps[i].Backward(this, i);
+            }
+            MaskOutside(_program.Input, gradient: true);
+        }
+
+        // Zeroes a node's cells outside the map, item by item.
+        internal void MaskOutside(int node, bool gradient)
+        {
+            if (_inMap is null) return;
+            int margin = _program._nodes[node].Margin, s = SideOf(node), plane = s * s, length = ItemLength(node), channels = length / plane;
+            var values = gradient ? Gradient(node) : Values(node);
+            for (int b = 0; b < Batch; b++)
+            {
+                var (y0, y1, x0, x1) = _inMap[b];
+                // The part inside the map, in this node's cells.
+                int top = Math.Clamp(y0 - margin, 0, s), bottom = Math.Clamp(y1 - margin, 0, s);
+                int left = Math.Clamp(x0 - margin, 0, s), right = Math.Clamp(x1 - margin, 0, s);
+                if (top == 0 && bottom == s && left == 0 && right == s) continue;
+                for (int c = 0; c < channels; c++)
+                    for (int row = 0; row < s; row++)
+                    {
+                        var line = values.Slice(b * length + c * plane + row * s, s);
+                        if (row < top || row >= bottom) line.Clear();
+                        else
+                        {
+                            line[..left].Clear();
+                            line[right..].Clear();
+                        }
+                    }
+            }
         }
 
         private float[] Rent(int length, bool clear)
