@@ -1,5 +1,3 @@
-using System.Numerics.Tensors;
-
 namespace StreamAnalyzer.Pipeline.Explainers;
 
 /// <summary>
@@ -21,26 +19,26 @@ public sealed record CamMap(string Layer, int Width, int Height, float[] Values,
     {
         if (maps.Count == 1) return maps[0];
         var values = (float[])maps[0].Values.Clone();
-        foreach (var m in maps.Skip(1)) TensorPrimitives.Max(values, m.Values, values);
+        foreach (var m in maps.Skip(1)) MapSteps.Max(values, m.Values);
         return new CamMap("combined", maps[0].Width, maps[0].Height, values, maps.All(m => m.IsConstant));
     }
 
     /// <summary>Share of the map's mass inside a box given in input pixels (0 for an empty map).</summary>
     public double MassInside(Detection.BoxF box)
     {
-        double total = TensorPrimitives.Sum<float>(Values);
+        double total = MapSteps.Sum(Values);
         if (!(total > 0)) return 0;
         int x1 = Math.Max(0, (int)Math.Floor(box.X1)), x2 = Math.Min(Width, (int)Math.Ceiling(box.X2));
         int y1 = Math.Max(0, (int)Math.Floor(box.Y1)), y2 = Math.Min(Height, (int)Math.Ceiling(box.Y2));
         double inside = 0;
-        for (int y = y1; y < y2 && x2 > x1; y++) inside += TensorPrimitives.Sum<float>(Values.AsSpan(y * Width + x1, x2 - x1));
+        for (int y = y1; y < y2 && x2 > x1; y++) inside += MapSteps.Sum(Values.AsSpan(y * Width + x1, x2 - x1));
         return inside / total;
     }
 
     /// <summary>Location (x, y) in input pixels of the highest value.</summary>
     public (int X, int Y) Peak()
     {
-        int best = TensorPrimitives.IndexOfMax<float>(Values);
+        int best = MapSteps.IndexOfMax(Values);
         return best < 0 ? (0, 0) : (best % Width, best / Width);
     }
 }

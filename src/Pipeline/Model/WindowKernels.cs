@@ -1,4 +1,3 @@
-using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
@@ -242,20 +241,20 @@ internal static class WindowKernels
         }
     }
 
+    /// <summary><paramref name="y"/> = activation(<paramref name="pre"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Activate(WindowActivation activation, float slope, ReadOnlySpan<float> pre, Span<float> y)
     {
         switch (activation)
         {
             case WindowActivation.SiLU:
-                TensorPrimitives.Sigmoid(pre, y);
-                TensorPrimitives.Multiply(y, pre, y);
+                for (int i = 0; i < pre.Length; i++) y[i] = pre[i] * Sigmoid(pre[i]);
                 break;
             case WindowActivation.LeakyReLU:
                 for (int i = 0; i < pre.Length; i++) y[i] = pre[i] > 0 ? pre[i] : pre[i] * slope;
                 break;
             case WindowActivation.ReLU:
-                TensorPrimitives.Max(pre, 0f, y);
+                for (int i = 0; i < pre.Length; i++) y[i] = pre[i] > 0 ? pre[i] : 0;
                 break;
             default:
                 pre.CopyTo(y);
@@ -265,15 +264,17 @@ internal static class WindowKernels
 
     /// <summary>Turns <paramref name="grad"/>, the gradient of the activation's output, into that of its input <paramref name="pre"/>, in place.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void ActivateBackward(WindowActivation activation, float slope, ReadOnlySpan<float> pre, Span<float> grad, Span<float> scratch)
+    public static void ActivateBackward(WindowActivation activation, float slope, ReadOnlySpan<float> pre, Span<float> grad)
     {
         switch (activation)
         {
             case WindowActivation.SiLU:
                 // d/dx x sigmoid(x) = sigmoid(x) (1 + x (1 - sigmoid(x))).
-                var sig = scratch.Slice(0, pre.Length);
-                TensorPrimitives.Sigmoid(pre, sig);
-                for (int i = 0; i < pre.Length; i++) grad[i] *= sig[i] * (1 + pre[i] * (1 - sig[i]));
+                for (int i = 0; i < pre.Length; i++)
+                {
+                    float sig = Sigmoid(pre[i]);
+                    grad[i] *= sig * (1 + pre[i] * (1 - sig));
+                }
                 break;
             case WindowActivation.LeakyReLU:
                 // As libtorch: the slope where the input is not above zero.
@@ -283,5 +284,29 @@ internal static class WindowKernels
                 for (int i = 0; i < pre.Length; i++) if (!(pre[i] > 0)) grad[i] = 0;
                 break;
         }
+    }
+
+    // Scalar on purpose: TensorPrimitives' vectorised sigmoid is a generic instantiation that the tiered JIT left
+    // unoptimised for seconds in a busy pipeline (profiled), where it was the slowest part of the window program.
+    private static float Sigmoid(float x) => 1f / (1f + MathF.Exp(-x));
+
+    /// <summary><paramref name="target"/> += <paramref name="source"/> * <paramref name="scale"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static unsafe void AddScaled(Span<float> target, ReadOnlySpan<float> source, float scale)
+    {
+        fixed (float* t = target, s = source)
+        {
+            int n = target.Length, i = 0;
+            var v = Vector256.Create(scale);
+            for (; i + 8 <= n; i += 8) Vector256.FusedMultiplyAdd(Vector256.Load(s + i), v, Vector256.Load(t + i)).Store(t + i);
+            for (; i < n; i++) t[i] += s[i] * scale;
+        }
+    }
+
+    /// <summary><paramref name="target"/> = <paramref name="source"/> * <paramref name="scale"/> + <paramref name="shift"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Affine(ReadOnlySpan<float> source, float scale, float shift, Span<float> target)
+    {
+        for (int i = 0; i < source.Length; i++) target[i] = source[i] * scale + shift;
     }
 }

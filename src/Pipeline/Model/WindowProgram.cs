@@ -203,7 +203,7 @@ internal sealed class WindowProgram
                 var pre = pass.Pre(index, pass.Batch * outLength);
                 var dpre = pass.Scratch(pre.Length).AsSpan(0, pre.Length);
                 dy.CopyTo(dpre);
-                WindowKernels.ActivateBackward(activation, slope, pre, dpre, pass.Scratch(pre.Length));
+                WindowKernels.ActivateBackward(activation, slope, pre, dpre);
                 dy = dpre;
             }
             var dx = pass.Gradient(input);
@@ -237,7 +237,7 @@ internal sealed class WindowProgram
                         {
                             var inner = x.Slice(b * inLength + (c * s + row + margin) * s + margin, t);
                             var outer = y.Slice(b * outLength + (channel * t + row) * t, t);
-                            if (backward) System.Numerics.Tensors.TensorPrimitives.Add(inner, outer, inner);
+                            if (backward) WindowKernels.AddScaled(inner, outer, 1);
                             else inner.CopyTo(outer);
                         }
                 }
@@ -264,7 +264,7 @@ internal sealed class WindowProgram
             for (int b = 0; b < pass.Batch; b++)
             {
                 var target = dx.Slice(b * inLength + first * plane, outLength);
-                System.Numerics.Tensors.TensorPrimitives.Add(target, dy.Slice(b * outLength, outLength), target);
+                WindowKernels.AddScaled(target, dy.Slice(b * outLength, outLength), 1);
             }
         }
     }
@@ -298,8 +298,8 @@ internal sealed class WindowProgram
                     {
                         var inner = x.Slice(item * inLength + (c * s + row + margin) * s + margin, t);
                         var outer = y.Slice(item * outLength + (c * t + row) * t, t);
-                        if (backward) System.Numerics.Tensors.TensorPrimitives.Add(inner, outer, inner);
-                        else if (add) System.Numerics.Tensors.TensorPrimitives.Add(outer, inner, outer);
+                        if (backward) WindowKernels.AddScaled(inner, outer, 1);
+                        else if (add) WindowKernels.AddScaled(outer, inner, 1);
                         else inner.CopyTo(outer);
                     }
         }
@@ -318,9 +318,7 @@ internal sealed class WindowProgram
                 {
                     var from = x.Slice(b * length + c * plane, plane);
                     var to = y.Slice(b * length + c * plane, plane);
-                    if (scale is not null) System.Numerics.Tensors.TensorPrimitives.Multiply(from, scale[c], to);
-                    else from.CopyTo(to);
-                    if (shift is not null) System.Numerics.Tensors.TensorPrimitives.Add(to, shift[c], to);
+                    WindowKernels.Affine(from, scale?[c] ?? 1, shift?[c] ?? 0, to);
                 }
         }
 
@@ -334,8 +332,7 @@ internal sealed class WindowProgram
                 {
                     var target = dx.Slice(b * length + c * plane, plane);
                     var from = dy.Slice(b * length + c * plane, plane);
-                    if (scale is not null) System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(from, scale[c], target, target);
-                    else System.Numerics.Tensors.TensorPrimitives.Add(target, from, target);
+                    WindowKernels.AddScaled(target, from, scale?[c] ?? 1);
                 }
         }
     }

@@ -71,7 +71,7 @@ public abstract class CamMethod
     {
         if (maps.Count == 0) return null;
         var fused = (float[])maps[0].Clone();
-        foreach (var other in maps.Skip(1)) System.Numerics.Tensors.TensorPrimitives.Add(fused, other, fused);
+        foreach (var other in maps.Skip(1)) MapSteps.Add(fused, other);
         return MapSteps.Renormalise(fused) ? fused : null;
     }
 
