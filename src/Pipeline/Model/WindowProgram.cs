@@ -308,32 +308,20 @@ internal sealed class WindowProgram
     // x * scale + shift per channel (YOLOR's implicit multiply and add).
     private sealed class AffineStep(int input, int output, float[]? scale, float[]? shift) : Step(output)
     {
-        public override void Forward(Pass pass)
-        {
-            int plane = pass.SideOf(input) * pass.SideOf(input), length = pass.ItemLength(input), channels = length / plane;
-            var x = pass.Values(input);
-            var y = pass.Values(OutputNode);
-            for (int b = 0; b < pass.Batch; b++)
-                for (int c = 0; c < channels; c++)
-                {
-                    var from = x.Slice(b * length + c * plane, plane);
-                    var to = y.Slice(b * length + c * plane, plane);
-                    WindowKernels.Affine(from, scale?[c] ?? 1, shift?[c] ?? 0, to);
-                }
-        }
+        private delegate void PlaneStep(ReadOnlySpan<float> from, Span<float> to, int channel);
 
-        public override void Backward(Pass pass, int index)
+        public override void Forward(Pass pass) =>
+            EachPlane(pass, pass.Values(input), pass.Values(OutputNode), (from, to, c) => WindowKernels.Affine(from, scale?[c] ?? 1, shift?[c] ?? 0, to));
+
+        public override void Backward(Pass pass, int index) =>
+            EachPlane(pass, pass.Gradient(OutputNode), pass.Gradient(input), (dy, dx, c) => WindowKernels.AddScaled(dx, dy, scale?[c] ?? 1));
+
+        // The step on each (item, channel) plane of two nodes of the input's shape.
+        private void EachPlane(Pass pass, Span<float> from, Span<float> to, PlaneStep step)
         {
             int plane = pass.SideOf(input) * pass.SideOf(input), length = pass.ItemLength(input), channels = length / plane;
-            var dx = pass.Gradient(input);
-            var dy = pass.Gradient(OutputNode);
             for (int b = 0; b < pass.Batch; b++)
-                for (int c = 0; c < channels; c++)
-                {
-                    var target = dx.Slice(b * length + c * plane, plane);
-                    var from = dy.Slice(b * length + c * plane, plane);
-                    WindowKernels.AddScaled(target, from, scale?[c] ?? 1);
-                }
+                for (int c = 0; c < channels; c++) step(from.Slice(b * length + c * plane, plane), to.Slice(b * length + c * plane, plane), c);
         }
     }
 
