@@ -41,6 +41,12 @@ public sealed class CamExplainer(YoloModel model, CamMethod method, CamTarget ta
     /// </summary>
     public bool WholeGraphGradients { get; init; }
 
+    /// <summary>
+    /// Takes the windows' gradients through libtorch's autograd even where the managed window program applies (float32
+    /// on the CPU; slower, same maps): the path CUDA and half precision take, checked against the program.
+    /// </summary>
+    public bool TorchWindowGradients { get; init; }
+
     /// <summary>The targets a forward pass must capture (and take gradients from): none for methods that explain the input.</summary>
     public IReadOnlyList<ExplainTarget> RequiredTargets => Method.ExplainsInput ? [] : Layers.AllTargets(model);
 
@@ -69,7 +75,7 @@ public sealed class CamExplainer(YoloModel model, CamMethod method, CamTarget ta
         {
             case Route.Windows:
                 var full = onnx?.Run(input, layers) ?? model.Run(input, capture: layers);
-                return new ExplainedForward(input, full, new WindowGradients(model, Windows()!, full, Target, height, width));
+                return new ExplainedForward(input, full, new WindowGradients(model, Windows()!, full, Target, height, width) { Managed = !TorchWindowGradients });
             case Route.Torch:
                 var output = model.Run(input, capture: layers, gradientFrom: Method.NeedsGradients ? layers : null, submodules: submodules);
                 return new ExplainedForward(input, output, Method.NeedsGradients ? new GraphGradients(model, output, Target) : null);

@@ -77,16 +77,17 @@ public static class MapSteps
             }
             // Constant up to float rounding, relative to the map's own scale (gradients through deep random nets are tiny).
             if (!(max - min > 1e-6f * Math.Max(Math.Abs(max), Math.Abs(min)))) return false;
-            // (x - min) / (max - min) as one affine step; its rounding can put the ends within 1e-7 outside [0, 1]: clamped.
-            double range = (double)max - min;
-            float scale = (float)(1 / range), offset = (float)(-min / range);
+            // (x - min) * (1 / (max - min)), clamped: the rounding can put the ends within 1e-7 outside [0, 1]. A range so
+            // small that its inverse overflows counts as constant.
+            float scale = (float)(1 / ((double)max - min));
+            if (!float.IsFinite(scale)) return false;
+            var vMin = Vector256.Create(min);
             var vScale = Vector256.Create(scale);
-            var vOffset = Vector256.Create(offset);
             var one = Vector256.Create(1f);
             i = 0;
             for (; i + 8 <= n; i += 8)
-                Vector256.Min(Vector256.Max(Vector256.Load(p + i) * vScale + vOffset, Vector256<float>.Zero), one).Store(p + i);
-            for (; i < n; i++) p[i] = Math.Clamp(p[i] * scale + offset, 0f, 1f);
+                Vector256.Min(Vector256.Max((Vector256.Load(p + i) - vMin) * vScale, Vector256<float>.Zero), one).Store(p + i);
+            for (; i < n; i++) p[i] = Math.Clamp((p[i] - min) * scale, 0f, 1f);
         }
         return true;
     }
@@ -99,6 +100,7 @@ public static class MapSteps
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static unsafe void Add(Span<float> target, ReadOnlySpan<float> source)
     {
+        if (source.Length != target.Length) throw new ArgumentException("maps of different sizes", nameof(source));
         fixed (float* t = target, s = source)
         {
             int n = target.Length, i = 0;
@@ -111,6 +113,7 @@ public static class MapSteps
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static unsafe void Max(Span<float> target, ReadOnlySpan<float> source)
     {
+        if (source.Length != target.Length) throw new ArgumentException("maps of different sizes", nameof(source));
         fixed (float* t = target, s = source)
         {
             int n = target.Length, i = 0;

@@ -18,6 +18,9 @@ internal sealed class WindowGradients(YoloModel model, LevelWindows windows, Mod
 {
     private readonly Dictionary<(int Batch, int Row, int Class), IReadOnlyDictionary<ExplainTarget, WindowedGradient>> _done = [];
 
+    /// <summary>Whether levels with a <see cref="WindowProgram"/> use it (otherwise libtorch's autograd does every window).</summary>
+    public bool Managed { get; init; } = true;
+
     private (int Y0, int Y1, int X0, int X1) Window(int level, RowLocation at)
     {
         int r = windows.Radius(level)!.Value;
@@ -41,7 +44,7 @@ internal sealed class WindowGradients(YoloModel model, LevelWindows windows, Mod
             int size = 2 * windows.Radius(level)!.Value + 1;
             var located = group.Select(d => (d, at: model.Layout.Locate(d.Detection.Row, height, width))).ToArray();
             var targets = group.First().Targets;
-            if (Managed(batchIndex, level, targets, located.Select(p => (p.d.Detection, p.at)).ToArray())) continue;
+            if (Managed && ByProgram(batchIndex, level, targets, located.Select(p => (p.d.Detection, p.at)).ToArray())) continue;
             var inside = located.Select(p => (p.d, p.at, w: Window(level, p.at))).Where(p => p.w.Y1 - p.w.Y0 == size && p.w.X1 - p.w.X0 == size).ToArray();
             if (inside.Length < 2) continue;
             var crops = new Dictionary<int, Tensor>();
@@ -65,7 +68,7 @@ internal sealed class WindowGradients(YoloModel model, LevelWindows windows, Mod
     // All the level's windows through its managed program, stacked, those at the map's edge included (zeros outside
     // the map, as the layers' padding): forward, dScore/dRow at each window's centre row in closed form, backward.
     // False (nothing done) where the program, the activations or the target do not allow it.
-    private bool Managed(int batchIndex, int level, IReadOnlyList<ExplainTarget> targets, (Detection.Detection Detection, RowLocation At)[] items)
+    private bool ByProgram(int batchIndex, int level, IReadOnlyList<ExplainTarget> targets, (Detection.Detection Detection, RowLocation At)[] items)
     {
         if (windows.Program(level) is not { } program) return false;
         int root = windows.Roots(level)[0];
@@ -79,6 +82,8 @@ internal sealed class WindowGradients(YoloModel model, LevelWindows windows, Mod
         if (!target.ScoreGradient(row, 0, layout, rowGradient)) return false;
 
         int n = items.Length, r = windows.Radius(level)!.Value, size = 2 * r + 1;
+        // The program's layers must leave the window's centre cell, as the measured reach says they do.
+        if (program.SideOf(program.Output, size) != 1) return false;
         int channels = (int)full.shape[0], mapHeight = (int)full.shape[1], mapWidth = (int)full.shape[2];
         // Each window's first cell in the map (may be outside it) and its part inside the map, in window cells.
         var origins = items.Select(i => (Y: i.At.GridY - r, X: i.At.GridX - r)).ToArray();
@@ -98,18 +103,16 @@ internal sealed class WindowGradients(YoloModel model, LevelWindows windows, Mod
         }
         bool edges = inMap.Any(m => m != (0, size, 0, size));
         using var pass = program.Forward(crops, n, size, edges ? inMap : null);
-        int side = pass.SideOf(program.Output);
-        if (side % 2 == 0) return false;
-        int plane = side * side, centre = side / 2 * side + side / 2, item = outChannels * plane;
+        // The output is each window's centre cell: (n, anchors x columns) logits.
         var logits = pass.Values(program.Output);
-        var seed = new float[n * item];
+        var seed = new float[n * outChannels];
         for (int j = 0; j < n; j++)
         {
-            int first = j * item + items[j].At.Anchor * columns * plane + centre;
-            for (int col = 0; col < columns; col++) row[col] = logits[first + col * plane];
+            int first = j * outChannels + items[j].At.Anchor * columns;
+            logits.Slice(first, columns).CopyTo(row);
             Array.Clear(rowGradient);
             target.ScoreGradient(row, items[j].Detection.ClassId, layout, rowGradient);
-            for (int col = 0; col < columns; col++) seed[first + col * plane] = rowGradient[col];
+            rowGradient.CopyTo(seed.AsSpan(first, columns));
         }
         pass.Backward(seed);
         var nodes = targets.Select(t => t.Layer == root ? program.Input : program.HeadInput!.Value).ToArray();

@@ -294,6 +294,7 @@ internal static class WindowKernels
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static unsafe void AddScaled(Span<float> target, ReadOnlySpan<float> source, float scale)
     {
+        if (source.Length != target.Length) throw new ArgumentException("spans of different lengths", nameof(source));
         fixed (float* t = target, s = source)
         {
             int n = target.Length, i = 0;

@@ -38,6 +38,9 @@ internal sealed class WindowProgram
     /// <summary>Channels of a node.</summary>
     public int Channels(int node) => _nodes[node].Channels;
 
+    /// <summary>Side of a node's map for input windows of side <paramref name="side"/> (below 1: the layers need a larger window).</summary>
+    public int SideOf(int node, int side) => side - 2 * _nodes[node].Margin;
+
     /// <summary>
     /// Runs the layers on <paramref name="batch"/> windows (channels, side, side) laid out one after the other in
     /// <paramref name="input"/>. Where a window reaches past the map's edge, <paramref name="inMap"/> gives each window's
@@ -46,8 +49,11 @@ internal sealed class WindowProgram
     /// </summary>
     public Pass Forward(ReadOnlySpan<float> input, int batch, int side, (int Y0, int Y1, int X0, int X1)[]? inMap = null)
     {
+        if (SideOf(Output, side) < 1) throw new ArgumentException($"windows of side {side} are too small for these layers", nameof(side));
         var pass = new Pass(this, batch, side, inMap);
-        input.CopyTo(pass.Values(Input));
+        var first = pass.Values(Input);
+        if (input.Length != first.Length) throw new ArgumentException($"{input.Length} input values for {first.Length}", nameof(input));
+        input.CopyTo(first);
         foreach (var step in _steps)
         {
             step.Forward(pass);
@@ -87,7 +93,7 @@ internal sealed class WindowProgram
         public int Side { get; }
 
         /// <summary>Side of a node's map: the input's less its margin on each side.</summary>
-        public int SideOf(int node) => Side - 2 * _program._nodes[node].Margin;
+        public int SideOf(int node) => _program.SideOf(node, Side);
 
         /// <summary>Floats of one item of a node.</summary>
         public int ItemLength(int node) => _program._nodes[node].Channels * SideOf(node) * SideOf(node);

@@ -27,6 +27,16 @@ public class MapStepsTests
         Assert.Equal(before, map);
     }
 
+    [Fact]
+    public void ARangeTooSmallToInvertCountsAsConstant()
+    {
+        // 1 / (max - min) overflows float: scaling would give infinity times zero, NaN.
+        var map = new[] { 0f, float.Epsilon, 0f, float.Epsilon, 0f, 0f, 0f, 0f, 0f, float.Epsilon };
+        var before = (float[])map.Clone();
+        Assert.False(MapSteps.Renormalise(map));
+        Assert.Equal(before, map);
+    }
+
     [Theory]
     [InlineData(float.NaN)]
     [InlineData(float.PositiveInfinity)]

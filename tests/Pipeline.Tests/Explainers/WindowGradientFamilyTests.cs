@@ -14,8 +14,9 @@ namespace StreamAnalyzer.Pipeline.Tests.Explainers;
 /// Gradients taken on windows around each detection's cell - where the neck's blocks (YOLOv5's C3, YOLOv8's C2f,
 /// YOLO11's C3k2 with C3k inside) and the head run on the window without their padding - give the same maps as a
 /// backward pass through the whole recorded graph, for every family's upstream checkpoint. Two detections on
-/// interior cells of each level make the stacked path run (on the CPU in float32, the managed window program); one on a
-/// corner cell makes the one-by-one path (a window cut by the map's edge) run.
+/// interior cells of each level and one on a corner cell (a window cut by the map's edge) go through both ways of taking
+/// windows' gradients: the managed window program (float32 on the CPU), which takes them all at once, and libtorch's
+/// autograd (CUDA and half precision take it), which stacks the interior ones and does the corner one on its own.
 /// </summary>
 public class WindowGradientFamilyTests
 {
@@ -64,13 +65,16 @@ public class WindowGradientFamilyTests
             offset += model.Layout.AnchorsPerCell * ny * nx;
         }
 
-        CamExplainer Explainer(bool whole) => new(model, CamMethod.Parse(method), CamTarget.Parse(target), LayerSelection.Parse(layers, model))
+        CamExplainer Explainer(bool whole, bool torchWindows = false) => new(model, CamMethod.Parse(method), CamTarget.Parse(target), LayerSelection.Parse(layers, model))
         {
             WholeGraphGradients = whole,
+            TorchWindowGradients = torchWindows,
         };
-        var windowed = Explainer(false).Explain(x, detections);
-        var reference = Explainer(true).Explain(x, detections);
-        Assert.Equal(detections.Count, windowed.Count);
-        MapAssert.SameMaps(windowed, reference, a => $"{checkpoint} {method} at {layers}, {target}, row {a.Detection.Row}");
+        var reference = Explainer(whole: true).Explain(x, detections);
+        var managed = Explainer(whole: false).Explain(x, detections);
+        var torchWindows = Explainer(whole: false, torchWindows: true).Explain(x, detections);
+        Assert.Equal(detections.Count, managed.Count);
+        MapAssert.SameMaps(managed, reference, a => $"{checkpoint} {method} at {layers}, {target}, row {a.Detection.Row}, window program");
+        MapAssert.SameMaps(torchWindows, reference, a => $"{checkpoint} {method} at {layers}, {target}, row {a.Detection.Row}, libtorch's windows");
     }
 }
