@@ -85,9 +85,13 @@ internal sealed class WindowGradients(YoloModel model, LevelWindows windows, Mod
         // The program's layers must leave the window's centre cell, as the measured reach says they do.
         if (program.SideOf(program.Output, size) != 1) return false;
         int channels = (int)full.shape[0], mapHeight = (int)full.shape[1], mapWidth = (int)full.shape[2];
-        // Each window's first cell in the map (may be outside it) and its part inside the map, in window cells.
+        // Each window's first cell in the map (may be outside it), and its part inside the map (Window) in window cells.
         var origins = items.Select(i => (Y: i.At.GridY - r, X: i.At.GridX - r)).ToArray();
-        var inMap = origins.Select(o => (Math.Max(0, -o.Y), Math.Min(size, mapHeight - o.Y), Math.Max(0, -o.X), Math.Min(size, mapWidth - o.X))).ToArray();
+        var inMap = items.Select((i, j) =>
+        {
+            var w = Window(level, i.At);
+            return (w.Y0 - origins[j].Y, w.Y1 - origins[j].Y, w.X0 - origins[j].X, w.X1 - origins[j].X);
+        }).ToArray();
         var crops = new float[n * channels * size * size];
         using (var contiguous = full.contiguous())
         {

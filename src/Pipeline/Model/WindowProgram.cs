@@ -173,6 +173,36 @@ internal sealed class WindowProgram
         public abstract void Forward(Pass pass);
 
         public abstract void Backward(Pass pass, int index);
+
+        // Between an input node, cut to the output's centre, and the output's channels from firstChannel on: Copy and
+        // Add write (or add) the input's values into the output; Back adds the output's gradient to the input's.
+        protected static void Centre(Pass pass, int input, int output, int firstChannel, Transfer how)
+        {
+            int t = pass.SideOf(output), s = pass.SideOf(input), margin = (s - t) / 2;
+            int inLength = pass.ItemLength(input), outLength = pass.ItemLength(output), channels = inLength / (s * s);
+            var x = how == Transfer.Back ? pass.Gradient(input) : pass.Values(input);
+            var y = how == Transfer.Back ? pass.Gradient(output) : pass.Values(output);
+            for (int item = 0; item < pass.Batch; item++)
+                for (int c = 0; c < channels; c++)
+                    for (int row = 0; row < t; row++)
+                    {
+                        var inner = x.Slice(item * inLength + (c * s + row + margin) * s + margin, t);
+                        var outer = y.Slice(item * outLength + ((firstChannel + c) * t + row) * t, t);
+                        switch (how)
+                        {
+                            case Transfer.Copy: inner.CopyTo(outer); break;
+                            case Transfer.Add: WindowKernels.AddScaled(outer, inner, 1); break;
+                            default: WindowKernels.AddScaled(inner, outer, 1); break;
+                        }
+                    }
+        }
+    }
+
+    private enum Transfer
+    {
+        Copy,
+        Add,
+        Back,
     }
 
     // A stride-1 convolution without padding, its bias and activation.
@@ -223,30 +253,17 @@ internal sealed class WindowProgram
     // Inputs joined along channels, each cut to the centre the smallest of them has.
     private sealed class ConcatStep(int[] inputs, int output) : Step(output)
     {
-        public override void Forward(Pass pass) => Copy(pass, backward: false);
+        public override void Forward(Pass pass) => Each(pass, Transfer.Copy);
 
-        public override void Backward(Pass pass, int index) => Copy(pass, backward: true);
+        public override void Backward(Pass pass, int index) => Each(pass, Transfer.Back);
 
-        private void Copy(Pass pass, bool backward)
+        private void Each(Pass pass, Transfer how)
         {
-            int t = pass.SideOf(OutputNode), outLength = pass.ItemLength(OutputNode);
-            var y = backward ? pass.Gradient(OutputNode) : pass.Values(OutputNode);
-            for (int b = 0; b < pass.Batch; b++)
+            int channel = 0;
+            foreach (int input in inputs)
             {
-                int channel = 0;
-                foreach (int input in inputs)
-                {
-                    int s = pass.SideOf(input), inLength = pass.ItemLength(input), channels = inLength / (s * s), margin = (s - t) / 2;
-                    var x = backward ? pass.Gradient(input) : pass.Values(input);
-                    for (int c = 0; c < channels; c++, channel++)
-                        for (int row = 0; row < t; row++)
-                        {
-                            var inner = x.Slice(b * inLength + (c * s + row + margin) * s + margin, t);
-                            var outer = y.Slice(b * outLength + (channel * t + row) * t, t);
-                            if (backward) WindowKernels.AddScaled(inner, outer, 1);
-                            else inner.CopyTo(outer);
-                        }
-                }
+                Centre(pass, input, OutputNode, channel, how);
+                channel += pass.ItemLength(input) / (pass.SideOf(input) * pass.SideOf(input));
             }
         }
     }
@@ -280,34 +297,14 @@ internal sealed class WindowProgram
     {
         public override void Forward(Pass pass)
         {
-            var y = pass.Values(OutputNode);
-            Centre(pass, a, y, backward: false, add: false);
-            Centre(pass, b, y, backward: false, add: true);
+            Centre(pass, a, OutputNode, 0, Transfer.Copy);
+            Centre(pass, b, OutputNode, 0, Transfer.Add);
         }
 
         public override void Backward(Pass pass, int index)
         {
-            var dy = pass.Gradient(OutputNode);
-            Centre(pass, a, dy, backward: true, add: true);
-            Centre(pass, b, dy, backward: true, add: true);
-        }
-
-        // Forward: y (+)= centre(x); backward: centre(dx) += dy.
-        private void Centre(Pass pass, int input, Span<float> y, bool backward, bool add)
-        {
-            int t = pass.SideOf(OutputNode), s = pass.SideOf(input), margin = (s - t) / 2;
-            int inLength = pass.ItemLength(input), outLength = pass.ItemLength(OutputNode), channels = outLength / (t * t);
-            var x = backward ? pass.Gradient(input) : pass.Values(input);
-            for (int item = 0; item < pass.Batch; item++)
-                for (int c = 0; c < channels; c++)
-                    for (int row = 0; row < t; row++)
-                    {
-                        var inner = x.Slice(item * inLength + (c * s + row + margin) * s + margin, t);
-                        var outer = y.Slice(item * outLength + (c * t + row) * t, t);
-                        if (backward) WindowKernels.AddScaled(inner, outer, 1);
-                        else if (add) WindowKernels.AddScaled(outer, inner, 1);
-                        else inner.CopyTo(outer);
-                    }
+            Centre(pass, a, OutputNode, 0, Transfer.Back);
+            Centre(pass, b, OutputNode, 0, Transfer.Back);
         }
     }
 
