@@ -57,58 +57,46 @@ public class BenchCommandTests
     [SkippableFact]
     public void BenchOnAnImageReportsBackendsStagesAndTheExplanationRatio()
     {
-        string json = Path.Combine(Path.GetTempPath(), $"bench-{Guid.NewGuid():N}.json");
-        try
-        {
-            var r = CliProcess.Run("bench", "--weights", Fixtures.ShapesModel,
-                "--source", Fixtures.SampleImage("val-00000.jpg"), "--img-size", "320", "--runs", "2", "--json", json);
-            Assert.True(r.ExitCode == 0, r.All);
-            Assert.Matches(@"forward pass only, 320x320", r.StdOut);
-            Assert.Matches(@"\n  torch\s+\d+\.\d\s+\d+\.\d", r.StdOut);
-            Assert.Matches(@"\n  onnx\s+\d+\.\d\s+\d+\.\d", r.StdOut);
-            Assert.Matches(@"detect \(onnx, 320x\d+\)", r.StdOut);
-            Assert.Matches(@"detect \+ explain top 3 \(gradcam at auto\)", r.StdOut);
-            Assert.Matches(@"explanation cost\s+-?\d+\.\d ms = -?\d+ % of detection \(3 detection\(s\)\)", r.StdOut);
-            Assert.Matches(@"peak memory \(RSS\)\s+\d+ MB", r.StdOut);
+        using var dir = new TempDirectory();
+        string json = dir.File("bench.json");
+        var r = CliProcess.Run("bench", "--weights", Fixtures.ShapesModel,
+            "--source", Fixtures.SampleImage("val-00000.jpg"), "--img-size", "320", "--runs", "2", "--json", json);
+        Assert.True(r.ExitCode == 0, r.All);
+        Assert.Matches(@"forward pass only, 320x320", r.StdOut);
+        Assert.Matches(@"\n  torch\s+\d+\.\d\s+\d+\.\d", r.StdOut);
+        Assert.Matches(@"\n  onnx\s+\d+\.\d\s+\d+\.\d", r.StdOut);
+        Assert.Matches(@"detect \(onnx, 320x\d+\)", r.StdOut);
+        Assert.Matches(@"detect \+ explain top 3 \(gradcam at auto\)", r.StdOut);
+        Assert.Matches(@"explanation cost\s+-?\d+\.\d ms = -?\d+ % of detection \(3 detection\(s\)\)", r.StdOut);
+        Assert.Matches(@"peak memory \(RSS\)\s+\d+ MB", r.StdOut);
 
-            using var report = System.Text.Json.JsonDocument.Parse(File.ReadAllText(json));
-            var root = report.RootElement;
-            Assert.Equal("yolov7", root.GetProperty("family").GetString());
-            Assert.Equal(2, root.GetProperty("forward").GetProperty("onnx").GetProperty("samples").GetInt32());
-            Assert.True(root.GetProperty("detect_explain").GetProperty("explain").GetProperty("median_ms").GetDouble() > 0);
-            Assert.Equal(3, root.GetProperty("explanation").GetProperty("detections").GetInt32());
-        }
-        finally
-        {
-            File.Delete(json);
-        }
+        using var report = System.Text.Json.JsonDocument.Parse(File.ReadAllText(json));
+        var root = report.RootElement;
+        Assert.Equal("yolov7", root.GetProperty("family").GetString());
+        Assert.Equal(2, root.GetProperty("forward").GetProperty("onnx").GetProperty("samples").GetInt32());
+        Assert.True(root.GetProperty("detect_explain").GetProperty("explain").GetProperty("median_ms").GetDouble() > 0);
+        Assert.Equal(3, root.GetProperty("explanation").GetProperty("detections").GetInt32());
     }
 
     [SkippableFact]
     public void BenchTimesABatchOfCopiesOfTheImage()
     {
-        string json = Path.Combine(Path.GetTempPath(), $"bench-{Guid.NewGuid():N}.json");
-        try
-        {
-            var r = CliProcess.Run("bench", "--weights", Fixtures.ShapesModel,
-                "--source", Fixtures.SampleImage("val-00000.jpg"), "--img-size", "320", "--runs", "2", "--batch", "3", "--json", json);
-            Assert.True(r.ExitCode == 0, r.All);
-            Assert.Matches(@"forward pass only, 320x320, batch 3", r.StdOut);
-            Assert.Matches(@"detect \(onnx, 320x\d+; batch 3: stages per image, total per batch\)", r.StdOut);
-            // Three detections of each of the three copies.
-            Assert.Matches(@"explanation cost\s+-?\d+\.\d ms = -?\d+ % of detection \(9 detection\(s\) in a batch of 3\)", r.StdOut);
-            Assert.Matches(@"images per second\s+\d+ detecting, \d+ detecting and explaining", r.StdOut);
+        using var dir = new TempDirectory();
+        string json = dir.File("bench.json");
+        var r = CliProcess.Run("bench", "--weights", Fixtures.ShapesModel,
+            "--source", Fixtures.SampleImage("val-00000.jpg"), "--img-size", "320", "--runs", "2", "--batch", "3", "--json", json);
+        Assert.True(r.ExitCode == 0, r.All);
+        Assert.Matches(@"forward pass only, 320x320, batch 3", r.StdOut);
+        Assert.Matches(@"detect \(onnx, 320x\d+; batch 3: stages per image, total per batch\)", r.StdOut);
+        // Three detections of each of the three copies.
+        Assert.Matches(@"explanation cost\s+-?\d+\.\d ms = -?\d+ % of detection \(9 detection\(s\) in a batch of 3\)", r.StdOut);
+        Assert.Matches(@"images per second\s+\d+ detecting, \d+ detecting and explaining", r.StdOut);
 
-            using var report = System.Text.Json.JsonDocument.Parse(File.ReadAllText(json));
-            var root = report.RootElement;
-            Assert.Equal(3, root.GetProperty("batch").GetInt32());
-            Assert.Equal("float32", root.GetProperty("dtype").GetString());
-            Assert.Equal(9, root.GetProperty("explanation").GetProperty("detections").GetInt32());
-        }
-        finally
-        {
-            File.Delete(json);
-        }
+        using var report = System.Text.Json.JsonDocument.Parse(File.ReadAllText(json));
+        var root = report.RootElement;
+        Assert.Equal(3, root.GetProperty("batch").GetInt32());
+        Assert.Equal("float32", root.GetProperty("dtype").GetString());
+        Assert.Equal(9, root.GetProperty("explanation").GetProperty("detections").GetInt32());
     }
 
     [SkippableFact]
