@@ -113,7 +113,8 @@ public sealed class ResultPublisher : IFrameSink
                         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancel);
                         deadline.CancelAfter(TimeSpan.FromSeconds(10));
                         var ack = await _jetStream.PublishAsync(_subject, json, opts: opts, cancellationToken: deadline.Token);
-                        ack.EnsureSuccess();
+                        // Not EnsureSuccess: it throws for a duplicate, which here means the record is stored.
+                        if (ack.Error is { } error) throw new NatsJSApiException(error);
                         _lastSequence = Math.Max(_lastSequence, ack.Seq);
                         if (!ack.Duplicate) Interlocked.Increment(ref _published);
                         if (_failures > 0)
