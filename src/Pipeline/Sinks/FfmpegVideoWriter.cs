@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Runtime.InteropServices;
 using OpenCvSharp;
 using StreamAnalyzer.Pipeline.Runtime;
 
@@ -10,8 +9,11 @@ namespace StreamAnalyzer.Pipeline.Sinks;
 /// H.264 MP4 (browser-playable) through the system ffmpeg: raw BGR frames go to its stdin; closing stdin makes it
 /// finish the file. The MP4 is fragmented, with a key frame and a fragment every second, so whatever was written
 /// stays playable up to the last second if the disk fills up, ffmpeg dies or the machine loses power. ffmpeg runs
-/// in its own session so a Ctrl+C in the terminal reaches only us, and we close the file cleanly. Frames of odd
-/// width or height (which libx264's 4:2:0 cannot take) are padded by one pixel.
+/// in its own session so a Ctrl+C in the terminal reaches only us, and we close the file cleanly. Frames of even size
+/// go to ffmpeg already converted to 4:2:0 (<see cref="ColorConversionCodes.BGR2YUV_I420"/>, BT.601 limited range as
+/// ffmpeg's own conversion): OpenCV's conversion is vectorised where ffmpeg's bgr24 input path costs the encoder's
+/// process about a fifth more CPU, and the pipe carries half the bytes. Frames of odd width or height (which 4:2:0
+/// cannot take) go as BGR and are padded by one pixel.
 /// </summary>
 public sealed class FfmpegVideoWriter : IVideoWriter
 {
@@ -20,7 +22,8 @@ public sealed class FfmpegVideoWriter : IVideoWriter
     private readonly Task<string> _stderr;
     private readonly int _width, _height;
     private readonly VideoTimeline _timeline;
-    private readonly byte[] _buffer;
+    // The converted frame (even sizes), or null: BGR rows are written as they are.
+    private readonly Mat? _yuv;
     private bool _finished;
 
     /// <summary>Starts ffmpeg writing <paramref name="path"/> at <paramref name="fps"/>.</summary>
@@ -30,15 +33,16 @@ public sealed class FfmpegVideoWriter : IVideoWriter
         _width = width;
         _height = height;
         _timeline = new VideoTimeline(fps);
-        _buffer = new byte[width * height * 3];
+        bool even = width % 2 == 0 && height % 2 == 0;
+        if (even) _yuv = new Mat(height * 3 / 2, width, MatType.CV_8UC1);
         string ffmpeg = Ffmpeg.FfmpegPath ?? throw new InvalidOperationException("ffmpeg not found");
         string rate = fps.ToString("0.######", CultureInfo.InvariantCulture);
         int keyInterval = Math.Max(1, (int)Math.Round(fps));
         var arguments = new List<string>
         {
-            "-hide_banner", "-loglevel", "error", "-y", "-f", "rawvideo", "-pix_fmt", "bgr24", "-s", $"{width}x{height}", "-r", rate, "-i", "-",
+            "-hide_banner", "-loglevel", "error", "-y", "-f", "rawvideo", "-pix_fmt", even ? "yuv420p" : "bgr24", "-s", $"{width}x{height}", "-r", rate, "-i", "-",
         };
-        if (width % 2 != 0 || height % 2 != 0) arguments.AddRange(["-vf", "pad=ceil(iw/2)*2:ceil(ih/2)*2"]);
+        if (!even) arguments.AddRange(["-vf", "pad=ceil(iw/2)*2:ceil(ih/2)*2"]);
         arguments.AddRange(
         [
             // superfast: about a fifth less CPU than veryfast for files about half again as large - the encoder shares
@@ -63,19 +67,38 @@ public sealed class FfmpegVideoWriter : IVideoWriter
     {
         if (frame.Width != _width || frame.Height != _height)
             throw new InvalidOperationException($"{Path}: frame size changed from {_width}x{_height} to {frame.Width}x{frame.Height}");
+        if (frame.Type() != MatType.CV_8UC3) throw new ArgumentException($"{Path}: frames must be 8-bit BGR, not {frame.Type()}", nameof(frame));
         int copies = _timeline.CopiesFor(timestampMs);
         if (copies == 0) return;
-        int row = _width * 3;
-        for (int y = 0; y < _height; y++) Marshal.Copy(frame.Ptr(y), _buffer, y * row, row);
         try
         {
-            for (int i = 0; i < copies; i++) _stdin.Write(_buffer);
+            if (_yuv is not null)
+            {
+                Cv2.CvtColor(frame, _yuv, ColorConversionCodes.BGR2YUV_I420);
+                for (int i = 0; i < copies; i++) WriteRows(_yuv);
+            }
+            else
+            {
+                for (int i = 0; i < copies; i++) WriteRows(frame);
+            }
         }
         catch (IOException e)
         {
             throw new IOException($"{Path}: recording stopped after {FramesWritten} frames: {Finish()} (what was written before plays)", e);
         }
         FramesWritten += copies;
+    }
+
+    // Straight from the Mat's memory: whole when continuous, else row by row.
+    private unsafe void WriteRows(Mat image)
+    {
+        int row = image.Cols * (int)image.ElemSize(), rows = image.Rows;
+        if (image.IsContinuous())
+        {
+            _stdin.Write(new ReadOnlySpan<byte>((void*)image.Data, row * rows));
+            return;
+        }
+        for (int y = 0; y < rows; y++) _stdin.Write(new ReadOnlySpan<byte>((void*)image.Ptr(y), row));
     }
 
     /// <summary>Closes ffmpeg's input and waits for it to finish the file; returns why it failed, or "".</summary>
@@ -96,6 +119,7 @@ public sealed class FfmpegVideoWriter : IVideoWriter
     {
         string error = Finish();
         _process.Dispose();
+        _yuv?.Dispose();
         if (error.Length > 0) throw new IOException($"{Path}: {error}");
     }
 }

@@ -3,6 +3,7 @@ using StreamAnalyzer.Pipeline.Detection;
 using StreamAnalyzer.Pipeline.Explainers;
 using StreamAnalyzer.Pipeline.Explainers.Methods;
 using StreamAnalyzer.Pipeline.Explainers.Targets;
+using StreamAnalyzer.Pipeline.Sinks;
 using StreamAnalyzer.Pipeline.Sources;
 using StreamAnalyzer.Pipeline.Streaming;
 using StreamAnalyzer.Pipeline.Tests.Support;
@@ -130,7 +131,7 @@ public class AnalysisPipelineTests
         using var dir = new TempDirectory();
         string path = dir.File("out.mp4");
         var issued = new List<Mat>();
-        var video = new Sinks.VideoSink(_ => path, _ => 25, _ => false, 1);
+        var video = new VideoSink(_ => path, _ => 25, _ => false, 1);
         // Opened ahead at a size the frames do not have: the pipeline's own call (128x96) then finds it open.
         video.SourceStarting(0, 64, 64);
         var pipeline = new AnalysisPipeline(Detector, null, new PipelineOptions());
@@ -155,7 +156,7 @@ public class AnalysisPipelineTests
     {
         using var dir = new TempDirectory();
         string path = dir.File("out.mp4");
-        var video = new Sinks.VideoSink(_ => path, _ => 25, _ => false, 1);
+        var video = new VideoSink(_ => path, _ => 25, _ => false, 1);
         video.SourceStarting(0, 64, 64);
         Assert.Equal([path], video.Outputs);
 

@@ -1,0 +1,67 @@
+using OpenCvSharp;
+using StreamAnalyzer.Pipeline.Runtime;
+using StreamAnalyzer.Pipeline.Sinks;
+using StreamAnalyzer.Pipeline.Tests.Support;
+
+namespace StreamAnalyzer.Pipeline.Tests.Sinks;
+
+public class FfmpegVideoWriterTests
+{
+    private static readonly Scalar[] Colours = [new(40, 90, 200), new(200, 40, 90), new(90, 200, 40), new(128, 128, 128)];
+
+    /// <summary>
+    /// Frames of even size go to ffmpeg converted to 4:2:0 by OpenCV, odd ones as BGR padded by ffmpeg: either way the
+    /// file has every frame, and each quadrant's colour comes back (a swapped channel order, swapped chroma planes or a
+    /// different range would move some channel by tens of levels).
+    /// </summary>
+    [SkippableTheory]
+    [InlineData(96, 64)]
+    [InlineData(97, 65)]
+    public void EveryFrameIsWrittenAndItsColoursComeBack(int width, int height)
+    {
+        if (Ffmpeg.FfmpegPath is null)
+        {
+            if (Fixtures.InCi) throw new InvalidOperationException("CI=true and ffmpeg is not installed");
+            throw new SkipException("ffmpeg is not installed");
+        }
+        using var folder = new TempDirectory();
+        string path = Path.Combine(folder.Path, "colours.mp4");
+        using (var writer = new FfmpegVideoWriter(path, width, height, 25))
+        {
+            using var frame = Quadrants(width, height);
+            for (int i = 0; i < 10; i++) writer.Write(frame, i * 40.0);
+            Assert.Equal(10, writer.FramesWritten);
+        }
+
+        using var capture = new VideoCapture(path, VideoCaptureAPIs.FFMPEG);
+        Assert.True(capture.IsOpened(), $"{path} does not open");
+        using var read = new Mat();
+        int frames = 0;
+        while (capture.Read(read) && !read.Empty())
+        {
+            frames++;
+            Assert.True(read.Width >= width && read.Width <= width + 1 && read.Height >= height && read.Height <= height + 1, $"{read.Width}x{read.Height}");
+            for (int q = 0; q < 4; q++)
+            {
+                // The middle of each quadrant: its edges blur into the neighbours through 4:2:0 and compression.
+                var (x, y) = (q % 2 * (width / 2), q / 2 * (height / 2));
+                using var inner = new Mat(read, new Rect(x + width / 8, y + height / 8, width / 4, height / 4));
+                var mean = Cv2.Mean(inner);
+                for (int c = 0; c < 3; c++)
+                    Assert.True(Math.Abs(mean[c] - Colours[q][c]) <= 6, $"frame {frames}, quadrant {q}, channel {c}: {mean[c]:0.0} against {Colours[q][c]}");
+            }
+        }
+        Assert.Equal(10, frames);
+    }
+
+    private static Mat Quadrants(int width, int height)
+    {
+        var frame = new Mat(height, width, MatType.CV_8UC3, Colours[3]);
+        for (int q = 0; q < 3; q++)
+        {
+            var (x, y) = (q % 2 * (width / 2), q / 2 * (height / 2));
+            frame.Rectangle(new Rect(x, y, q % 2 == 0 ? width / 2 : width - width / 2, height / 2), Colours[q], -1);
+        }
+        return frame;
+    }
+}
