@@ -6,13 +6,13 @@ using StreamAnalyzer.Pipeline.Runtime;
 namespace StreamAnalyzer.Pipeline.Sinks;
 
 /// <summary>
-/// H.264 MP4 (browser-playable) through the system ffmpeg: raw BGR frames go to its stdin; closing stdin makes it
+/// H.264 MP4 (browser-playable) through the system ffmpeg: raw frames go to its stdin; closing stdin makes it
 /// finish the file. The MP4 is fragmented, with a key frame and a fragment every second, so whatever was written
 /// stays playable up to the last second if the disk fills up, ffmpeg dies or the machine loses power. ffmpeg runs
 /// in its own session so a Ctrl+C in the terminal reaches only us, and we close the file cleanly. Frames of even size
 /// go to ffmpeg already converted to 4:2:0 (<see cref="ColorConversionCodes.BGR2YUV_I420"/>, BT.601 limited range as
-/// ffmpeg's own conversion): OpenCV's conversion is vectorised where ffmpeg's bgr24 input path costs the encoder's
-/// process about a fifth more CPU, and the pipe carries half the bytes. Frames of odd width or height (which 4:2:0
+/// ffmpeg's own conversion): OpenCV's conversion is vectorised, ffmpeg's bgr24 input cost its process about an eighth
+/// more CPU (docs/performance.md), and the pipe carries half the bytes. Frames of odd width or height (which 4:2:0
 /// cannot take) go as BGR and are padded by one pixel.
 /// </summary>
 public sealed class FfmpegVideoWriter : IVideoWriter
@@ -34,7 +34,6 @@ public sealed class FfmpegVideoWriter : IVideoWriter
         _height = height;
         _timeline = new VideoTimeline(fps);
         bool even = width % 2 == 0 && height % 2 == 0;
-        if (even) _yuv = new Mat(height * 3 / 2, width, MatType.CV_8UC1);
         string ffmpeg = Ffmpeg.FfmpegPath ?? throw new InvalidOperationException("ffmpeg not found");
         string rate = fps.ToString("0.######", CultureInfo.InvariantCulture);
         int keyInterval = Math.Max(1, (int)Math.Round(fps));
@@ -54,6 +53,7 @@ public sealed class FfmpegVideoWriter : IVideoWriter
         _stdin = _process.StandardInput.BaseStream;
         _stderr = _process.StandardError.ReadToEndAsync();
         _ = _process.StandardOutput.ReadToEndAsync();
+        if (even) _yuv = new Mat(height * 3 / 2, width, MatType.CV_8UC1);
     }
 
     /// <inheritdoc/>
