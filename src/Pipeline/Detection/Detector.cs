@@ -154,6 +154,11 @@ public sealed class Detector : IDisposable
     private DetectionResult[] DetectBatch(Mat[] frames, CamExplainer? explainer, int topK, NmsOptions nmsOptions)
     {
         var clock = Stopwatch.StartNew();
+        // With ONNX Runtime doing the forward pass, libtorch only does small work around it (NMS's candidate gate, the
+        // explanations' recomputations and maps): one thread does that best. Its parallel regions cost more than they
+        // save at these sizes, and each leaves an OpenMP worker spinning on the cores ONNX Runtime needs next: an
+        // 80-class model's NMS gate (a max over 80 columns) slowed the next forward pass by 5-7 ms at 320 (bench).
+        using var threads = _onnx is not null && explainer is not { Method.Perturbs: true } ? new TorchThreads(1) : null;
         using var scope = NewDisposeScope();
         // Autograd cannot use inference-mode tensors, so an explained batch runs under no_grad instead
         // (the model records the graph only above the target layers).
@@ -174,10 +179,6 @@ public sealed class Detector : IDisposable
         double preprocess = clock.Elapsed.TotalMilliseconds;
 
         clock.Restart();
-        // With ONNX Runtime doing the forward pass, TorchSharp only runs the explanations' small recomputations:
-        // one libtorch thread does them best (parallel regions that small cost more than they save, and idle OpenMP
-        // workers spin on the cores ONNX Runtime and the other stages need).
-        using var threads = _onnx is not null && explainer is not null && !explainer.Method.Perturbs ? new TorchThreads(1) : null;
         var explained = explainer?.Forward(input, _onnx);
         var pred = explained?.Output.Pred ?? (_onnx is not null ? _onnx.Run(input).Pred : Model.forward(input));
         if (Device.type == DeviceType.CUDA) cuda.synchronize(Device);
