@@ -20,9 +20,14 @@ public sealed class ConfidenceTarget : CamTarget
     {
         int column = layout.LogitClassColumn + classId;
         float cls = Sigmoid(logitsRow[column]);
-        float objectness = layout.LogitObjectnessColumn is int obj ? Sigmoid(logitsRow[obj]) : 1;
+        if (layout.LogitObjectnessColumn is not int obj)
+        {
+            gradient[column] = cls * (1 - cls);
+            return true;
+        }
+        float objectness = Sigmoid(logitsRow[obj]);
         gradient[column] = objectness * cls * (1 - cls);
-        if (layout.LogitObjectnessColumn is int o) gradient[o] = cls * objectness * (1 - objectness);
+        gradient[obj] = cls * objectness * (1 - objectness);
         return true;
     }
 }
