@@ -20,8 +20,6 @@ public class UpstreamParityTests
         foreach (bool fuse in new[] { true, false }) data.Add(folder, checkpoint, stem, fuse);
     });
 
-    public static TheoryData<string, string, string, bool> OnnxCases() => Manifest((folder, checkpoint, stem, data) => data.Add(folder, checkpoint, stem, true));
-
     private static TheoryData<string, string, string, bool> Manifest(Action<string, string, string, TheoryData<string, string, string, bool>> add)
     {
         var data = new TheoryData<string, string, string, bool>();
@@ -53,7 +51,7 @@ public class UpstreamParityTests
         });
 
     [SkippableTheory]
-    [MemberData(nameof(OnnxCases))]
+    [MemberData(nameof(Cases))]
     public void OnnxRuntimeOnTheGraphBuiltFromTheModelMatchesUpstream(string folder, string checkpoint, string stem, bool fuse) =>
         AssertRunMatchesUpstream(folder, checkpoint, stem, fuse, (model, input) =>
         {

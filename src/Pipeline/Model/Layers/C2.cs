@@ -34,7 +34,7 @@ public sealed class C2 : nn.Module<Tensor, Tensor>, IOnnxExportable
     string IOnnxExportable.ToOnnx(OnnxGraph g, IReadOnlyList<string> inputs)
     {
         long half = cv1.OutChannels / 2;
-        var halves = g.Split(g.Module(cv1, inputs[0]), 1, half, half);
+        var halves = cv1.ToOnnxParts(g, inputs[0], half, half);
         return g.Module(cv2, g.Concat([g.Module(m, halves[0]), halves[1]], 1));
     }
 }

@@ -36,7 +36,7 @@ public sealed class C2Psa : nn.Module<Tensor, Tensor>, IOnnxExportable
 
     string IOnnxExportable.ToOnnx(OnnxGraph g, IReadOnlyList<string> inputs)
     {
-        var halves = g.Split(g.Module(cv1, inputs[0]), 1, _hidden, _hidden);
+        var halves = cv1.ToOnnxParts(g, inputs[0], _hidden, _hidden);
         return g.Module(cv2, g.Concat([halves[0], g.Module(m, halves[1])], 1));
     }
 }

@@ -67,9 +67,8 @@ public sealed class C2f : nn.Module<Tensor, Tensor>, IOnnxExportable
 
     string IOnnxExportable.ToOnnx(OnnxGraph g, IReadOnlyList<string> inputs)
     {
-        string y = g.Module(cv1, inputs[0]);
         long half = cv1.OutChannels / 2;
-        var parts = g.Split(y, 1, half, half).ToList();
+        var parts = cv1.ToOnnxParts(g, inputs[0], half, half).ToList();
         foreach (var block in m) parts.Add(g.Module(block, parts[^1]));
         return g.Module(cv2, g.Concat(parts, 1));
     }

@@ -154,10 +154,18 @@ internal sealed class OnnxGraph
     };
 
     /// <summary>A convolution (with its bias, if any).</summary>
-    public string Conv2d(Conv2d conv, string x)
+    public string Conv2d(Conv2d conv, string x) => Conv2d(conv, x, 0, conv.out_channels);
+
+    /// <summary>
+    /// The output channels <paramref name="start"/> to <paramref name="start"/> + <paramref name="count"/> of a
+    /// convolution, as a convolution of its own.
+    /// </summary>
+    public string Conv2d(Conv2d conv, string x, long start, long count)
     {
-        var inputs = new List<string> { x, Weight(conv.weight!) };
-        if (conv.bias is { } bias) inputs.Add(Weight(bias));
+        using var scope = NewDisposeScope();
+        bool whole = start == 0 && count == conv.out_channels;
+        var inputs = new List<string> { x, Weight(whole ? conv.weight! : conv.weight!.narrow(0, start, count)) };
+        if (conv.bias is { } bias) inputs.Add(Weight(whole ? bias : bias.narrow(0, start, count)));
         var pads = conv.padding ?? [0, 0];
         return Op("Conv", inputs, Ints("kernel_shape", conv.kernel_size), Ints("strides", conv.stride), Ints("pads", [pads[0], pads[1], pads[0], pads[1]]),
             Ints("dilations", conv.dilation), Int("group", conv.groups));
@@ -166,9 +174,13 @@ internal sealed class OnnxGraph
     /// <summary>The graph's input (B, 3, H, W): the name the first layer reads.</summary>
     public const string Input = "images";
 
-    /// <summary>The finished model: input <see cref="Input"/>, float32 outputs under their names.</summary>
+    /// <summary>
+    /// The finished model: input <see cref="Input"/>, float32 outputs under their names. Nodes and constants no output
+    /// depends on are left out: ONNX Runtime would run them (a head's unused logits cost a transpose of every row).
+    /// </summary>
     public ModelProto ToModel(IReadOnlyList<(string Value, string Name)> outputs)
     {
+        Prune(outputs.Select(o => o.Value));
         _graph.Input.Add(Tensor4D(Input, [Batch, 3, InputHeight, InputWidth]));
         // Give the graph's values the public names (Identity nodes are removed by the optimiser).
         foreach (var (value, name) in outputs)
@@ -182,6 +194,25 @@ internal sealed class OnnxGraph
         var model = new ModelProto { IrVersion = 8, ProducerName = "StreamAnalyzer", Graph = _graph };
         model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = Opset });
         return model;
+    }
+
+    private void Prune(IEnumerable<string> outputs)
+    {
+        var needed = new HashSet<string>(outputs);
+        var kept = new List<NodeProto>();
+        for (int i = _graph.Node.Count - 1; i >= 0; i--)
+        {
+            var node = _graph.Node[i];
+            if (!node.Output.Any(needed.Contains)) continue;
+            kept.Add(node);
+            needed.UnionWith(node.Input.Where(name => name.Length > 0));
+        }
+        kept.Reverse();
+        var constants = _graph.Initializer.Where(t => needed.Contains(t.Name)).ToList();
+        _graph.Node.Clear();
+        _graph.Node.AddRange(kept);
+        _graph.Initializer.Clear();
+        _graph.Initializer.AddRange(constants);
     }
 
     private static ValueInfoProto Tensor4D(string name, long[] dims)
