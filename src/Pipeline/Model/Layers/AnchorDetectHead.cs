@@ -132,6 +132,9 @@ public sealed class AnchorDetectHead : DetectionHead, IFusable
 
     internal override (string Pred, string Logits) ToOnnx(Onnx.OnnxGraph g, IReadOnlyList<string> inputs)
     {
+        // Decoded channels-first, (B, anchors, outputs, cells), and transposed once at the end: the sigmoid follows the
+        // convolution directly (ONNX Runtime fuses it), and the box columns are whole rows to slice, not a stride of
+        // every row's 85 values. Constants are folded: xy = y * 2s + (grid - 0.5) s, wh = y^2 * 4 anchor.
         var preds = new List<string>();
         var raws = new List<string>();
         for (int i = 0; i < NumLevels; i++)
@@ -141,20 +144,18 @@ public sealed class AnchorDetectHead : DetectionHead, IFusable
             x = g.Conv2d(m[i], x);
             if (im is not null) x = g.Module(im[i], x);
             int s = (int)_strides[i];
-            long ny = g.InputHeight / s, nx = g.InputWidth / s;
-            string raw = g.Transpose(g.Reshape(x, 0, NumAnchors, NumOutputs, ny, nx), 0, 1, 3, 4, 2);
-            string y = g.Sigmoid(raw);
-            var grid = new float[ny * nx * 2];
-            for (long gy = 0; gy < ny; gy++)
-                for (long gx = 0; gx < nx; gx++) (grid[(gy * nx + gx) * 2], grid[(gy * nx + gx) * 2 + 1]) = (gx, gy);
-            string two = g.Scalar(2f);
-            string xy = g.Mul(g.Add(g.Sub(g.Mul(g.Slice(y, 4, 0, 2), two), g.Scalar(0.5f)), g.Floats([1, 1, ny, nx, 2], grid)), g.Scalar(_strides[i]));
-            string doubled = g.Mul(g.Slice(y, 4, 2, 4), two);
+            long ny = g.InputHeight / s, nx = g.InputWidth / s, cells = ny * nx;
+            string y = g.Reshape(g.Sigmoid(x), 0, NumAnchors, NumOutputs, cells);
+            var offsets = new float[2 * cells];
+            for (long c = 0; c < cells; c++) (offsets[c], offsets[cells + c]) = ((c % nx - 0.5f) * s, (c / nx - 0.5f) * s);
+            string xy = g.Add(g.Mul(g.Slice(y, 2, 0, 2), g.Scalar(2f * s)), g.Floats([1, 1, 2, cells], offsets));
+            string wh = g.Slice(y, 2, 2, 4);
             using var scope = NewDisposeScope();
             var anchorGrid = anchor_grid is not null ? anchor_grid[i] : anchors[i].mul(TorchScalars.Of(_strides[i])).view(1, NumAnchors, 1, 1, 2);
-            string wh = g.Mul(g.Mul(doubled, doubled), g.Weight(anchorGrid));
-            preds.Add(g.Reshape(g.Concat([xy, wh, g.Slice(y, 4, 4, NumOutputs)], -1), 0, -1, NumOutputs));
-            raws.Add(g.Reshape(raw, 0, -1, NumOutputs));
+            wh = g.Mul(g.Mul(wh, wh), g.Weight(anchorGrid.reshape(1, NumAnchors, 2, 1).mul(4)));
+            string decoded = g.Concat([xy, wh, g.Slice(y, 2, 4, NumOutputs)], 2);
+            preds.Add(g.Reshape(g.Transpose(decoded, 0, 1, 3, 2), 0, -1, NumOutputs));
+            raws.Add(g.Reshape(g.Transpose(g.Reshape(x, 0, NumAnchors, NumOutputs, cells), 0, 1, 3, 2), 0, -1, NumOutputs));
         }
         return (g.Concat(preds, 1), g.Concat(raws, 1));
     }
