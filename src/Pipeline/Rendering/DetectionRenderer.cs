@@ -22,7 +22,9 @@ public static class DetectionRenderer
         {
             var p1 = new Point((int)Math.Round(d.Box.X1), (int)Math.Round(d.Box.Y1));
             var p2 = new Point((int)Math.Round(d.Box.X2), (int)Math.Round(d.Box.Y2));
-            Cv2.Rectangle(frame, p1, p2, ClassPalette.For(d.ClassId), thickness, LineTypes.AntiAlias);
+            // Axis-aligned edges on whole pixels gain nothing from anti-aliasing but its cost (about 3x: 150 against 50 us
+            // for four boxes and their labels' backgrounds at 640x360); the text keeps it.
+            Cv2.Rectangle(frame, p1, p2, ClassPalette.For(d.ClassId), thickness, LineTypes.Link8);
         }
         // Places are chosen most confident first; drawing goes the other way round.
         var placed = new List<(Rect Area, string Text, Scalar Color, int Baseline)>();
@@ -41,7 +43,7 @@ public static class DetectionRenderer
         for (int i = placed.Count - 1; i >= 0; i--)
         {
             var (area, text, color, baseline) = placed[i];
-            Cv2.Rectangle(frame, area, color, -1, LineTypes.AntiAlias);
+            Cv2.Rectangle(frame, area, color, -1, LineTypes.Link8);
             Cv2.PutText(frame, text, new Point(area.X + 1, area.Bottom - baseline - 1), HersheyFonts.HersheySimplex, fontScale,
                 new Scalar(255, 255, 255), fontThickness, LineTypes.AntiAlias);
         }
