@@ -115,7 +115,11 @@ public sealed class AnalysisSession : IDisposable
             else if (plan.SaveJson is not null)
                 session._sinks.Add(new JsonLinesSink(plan.SaveJson, i => names[i]));
             session.JsonOutput = jsonFolder ?? plan.SaveJson;
-            if (plan.SaveTxt is not null) session._sinks.Add(new LabelFileSink(plan.SaveTxt, i => names[i], session.IsImage, plan.SaveConf));
+            if (plan.SaveTxt is not null)
+            {
+                var stems = SourceCatalog.ShortNames(sources, asSpelt: true);
+                session._sinks.Add(new LabelFileSink(plan.SaveTxt, i => stems[i], session.IsImage, plan.SaveConf));
+            }
             return session;
         }
         catch

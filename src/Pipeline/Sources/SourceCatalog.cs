@@ -53,9 +53,10 @@ public static class SourceCatalog
 
     /// <summary>
     /// A short, unique name per source, safe in file names and URLs: the given name, else the file's stem, else
-    /// <c>streamN</c> (letters, digits, '_', '-' and '.' only).
+    /// <c>streamN</c> (letters, digits, '_', '-' and '.' only). With <paramref name="asSpelt"/>, names keep every
+    /// character a file name can hold (label files must match their image's name, spaces and all).
     /// </summary>
-    public static IReadOnlyList<string> ShortNames(IReadOnlyList<Entry> entries)
+    public static IReadOnlyList<string> ShortNames(IReadOnlyList<Entry> entries, bool asSpelt = false)
     {
         var used = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
         var names = new string[entries.Count];
@@ -63,7 +64,8 @@ public static class SourceCatalog
         {
             var e = entries[i];
             string name = e.Label ?? (e.Name.Contains("://") || e.IsLive ? $"stream{i}" : Path.GetFileNameWithoutExtension(e.Name));
-            name = System.Text.RegularExpressions.Regex.Replace(name, "[^A-Za-z0-9_.-]", "_");
+            name = asSpelt ? string.Concat(name.Select(c => c is '/' or '\\' or '\0' ? '_' : c))
+                : System.Text.RegularExpressions.Regex.Replace(name, "[^A-Za-z0-9_.-]", "_");
             if (name.Length == 0 || name.Trim('.').Length == 0) name = $"source{i}";
             string candidate = name;
             for (int n = 2; !used.Add(candidate); n++) candidate = $"{name}_{n}";

@@ -174,6 +174,38 @@ public class RunCommandTests
         Assert.All(line.Skip(1), v => Assert.InRange(double.Parse(v, System.Globalization.CultureInfo.InvariantCulture), 0, 1));
     }
 
+    /// <summary>
+    /// Sources with the same file name (and a named one) write label files under the same unique stems as their videos
+    /// and JSON lines: no source's labels overwrite another's.
+    /// </summary>
+    [SkippableFact]
+    public void LabelFilesOfSourcesWithTheSameFileNameDoNotOverwriteEachOther()
+    {
+        using var dir = new TempDirectory();
+        foreach (var sub in new[] { "a", "b" })
+        {
+            Directory.CreateDirectory(dir.File(sub));
+            using var cut = Process.Start("ffmpeg", ["-v", "error", "-y", "-i", Clip, "-frames:v", "8", dir.File($"{sub}/clip.mp4")])!;
+            cut.WaitForExit();
+        }
+        string outputs = dir.File("out") + "/";
+        var r = CliProcess.Run("run", "--weights", Weights, "--img-size", "160", "--source", dir.File("a/clip.mp4"), "--source", dir.File("b/clip.mp4"),
+            "--source", $"named={dir.File("a/clip.mp4")}", "--save-json", outputs, "--save-txt", dir.File("labels"));
+        Assert.True(r.ExitCode == 0, r.All);
+        var labels = Directory.GetFiles(dir.File("labels")).Select(Path.GetFileName).ToArray();
+        foreach (var stem in new[] { "clip", "clip_2", "named" })
+        {
+            // Frames with detections, numbered from 1 as upstream's label files are.
+            var expected = File.ReadAllLines(Path.Combine(outputs, stem + ".jsonl")).Select(l => JsonDocument.Parse(l).RootElement)
+                .Where(e => e.GetProperty("detections").GetArrayLength() > 0)
+                .ToDictionary(e => $"{stem}_{e.GetProperty("frame").GetInt32() + 1}.txt", e => e.GetProperty("detections").GetArrayLength());
+            Assert.NotEmpty(expected);
+            var written = labels.Where(f => System.Text.RegularExpressions.Regex.IsMatch(f!, $"^{stem}_[0-9]+\\.txt$")).Order().ToArray();
+            Assert.Equal(expected.Keys.Order(), written);
+            Assert.All(expected, e => Assert.Equal(e.Value, File.ReadAllLines(Path.Combine(dir.File("labels"), e.Key)).Length));
+        }
+    }
+
     [SkippableFact]
     public void WithoutFfmpegTheVideoIsWrittenByOpenCvAndTheRunSaysSo()
     {
