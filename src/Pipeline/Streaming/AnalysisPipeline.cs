@@ -53,7 +53,7 @@ public sealed class AnalysisPipeline(Detector detector, CamExplainer? explainer,
         var controls = Controls ??= DefaultControls(sources.Count);
         var render = new RenderStage(options, Statistics) { Layers = () => sinks.Select(s => s.Layers).ToArray() };
         var initial = Enumerable.Range(0, sources.Count).Select(controls.For).Append(controls.Defaults).Select(controls.ExplainerFor);
-        var inference = new InferenceStage(detector, controls, options, live, initial.All(e => e?.SupportsConcurrentCalls != false));
+        var inference = new InferenceStage(detector, controls, options, live, initial.All(e => e?.SupportsConcurrentCalls != false)) { Stopping = stop };
         Workers = controls.Workers = inference.Workers;
         capture.FirstFrameRead += inference.WarmUp;
         // Outputs can open their files ahead; frames are written at their own size unless shown side by side.

@@ -74,6 +74,13 @@ public sealed class InferenceStage
         }
     }
 
+    /// <summary>
+    /// Cancelled when the run is asked to stop (Ctrl+C, <c>--duration</c>, the window closed): frames already read are
+    /// still detected and written, but no longer explained, so a stop does not wait for maps that can take seconds a
+    /// frame (D-RISE, LIME, Score-CAM).
+    /// </summary>
+    public CancellationToken Stopping { get; set; }
+
     /// <summary>Batches analysed at once.</summary>
     public int Workers { get; }
 
@@ -284,7 +291,7 @@ public sealed class InferenceStage
             var controls = _controls.For(batch[i].SourceIndex);
             long n = _processedPerSource.GetValueOrDefault(batch[i].SourceIndex);
             _processedPerSource[batch[i].SourceIndex] = n + 1;
-            plans[i] = new Plan(controls, controls.CamEvery > 0 && n % controls.CamEvery == 0);
+            plans[i] = new Plan(controls, controls.CamEvery > 0 && n % controls.CamEvery == 0 && !Stopping.IsCancellationRequested);
         }
         return plans;
     }

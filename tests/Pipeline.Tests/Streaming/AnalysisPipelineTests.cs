@@ -303,6 +303,29 @@ public class AnalysisPipelineTests
         Assert.All(issued, m => Assert.True(m.IsDisposed));
     }
 
+    /// <summary>
+    /// After a stop, frames already read are still detected and written but not explained: a stop does not wait for
+    /// maps that can take seconds a frame. The explained frames are a prefix of the run; the last ones are not.
+    /// </summary>
+    [SkippableFact]
+    public async Task FramesAnalysedAfterAStopAreWrittenWithoutExplanations()
+    {
+        var issued = new List<Mat>();
+        using var stop = new CancellationTokenSource();
+        var sink = new RecordingSink(frame => { if (frame.Frame.Index == 2) stop.Cancel(); });
+        var explainer = new CamExplainer(Detector.Model, new GradCam(), new ClassLogitTarget(), LayerSelection.Auto);
+        var pipeline = new AnalysisPipeline(Detector, explainer, new PipelineOptions { CamEvery = 1, Workers = 1 });
+
+        await pipeline.RunAsync([Source("a", 500, issued)], [sink], stop.Token);
+
+        Assert.Equal(Enumerable.Range(0, sink.Frames.Count).Select(i => (long)i), sink.Frames.Select(f => f.Index));
+        Assert.Equal(pipeline.Statistics.Captured, sink.Frames.Count);
+        int explained = sink.Frames.Count(f => f.Explained);
+        Assert.InRange(explained, 3, sink.Frames.Count - 1);
+        Assert.All(sink.Frames.Take(explained), f => Assert.True(f.Explained));
+        Assert.All(issued, m => Assert.True(m.IsDisposed));
+    }
+
     [SkippableFact]
     public async Task ASourceThatCannotBeOpenedIsReportedAndTheOthersRun()
     {
