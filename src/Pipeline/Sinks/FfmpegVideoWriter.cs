@@ -6,8 +6,8 @@ using StreamAnalyzer.Pipeline.Runtime;
 namespace StreamAnalyzer.Pipeline.Sinks;
 
 /// <summary>
-/// H.264 MP4 (browser-playable) through the system ffmpeg: raw frames go to its stdin; closing stdin makes it
-/// finish the file. The MP4 is fragmented, with a key frame and a fragment every second, so whatever was written
+/// H.264 MP4 (browser-playable; Matroska, QuickTime or AVI where the file's extension says so) through the system
+/// ffmpeg: raw frames go to its stdin; closing stdin makes it finish the file. The MP4 is fragmented, with a key frame and a fragment every second, so whatever was written
 /// stays playable up to the last second if the disk fills up, ffmpeg dies or the machine loses power. ffmpeg runs
 /// in its own session so a Ctrl+C in the terminal reaches only us, and we close the file cleanly. Frames of even size
 /// go to ffmpeg already converted to 4:2:0 (<see cref="ColorConversionCodes.BGR2YUV_I420"/>, BT.601 limited range as
@@ -47,8 +47,9 @@ public sealed class FfmpegVideoWriter : IVideoWriter
             // superfast: about a fifth less CPU than veryfast for files about half again as large - the encoder shares
             // the cores with inference.
             "-c:v", "libx264", "-preset", "superfast", "-pix_fmt", "yuv420p", "-g", keyInterval.ToString(CultureInfo.InvariantCulture),
-            "-movflags", "+frag_keyframe+empty_moov+default_base_moof", "-flush_packets", "1", "-f", "mp4", path,
+            "-flush_packets", "1",
         ]);
+        arguments.AddRange(Container(path));
         _process = Ffmpeg.Start(ffmpeg, arguments);
         _stdin = _process.StandardInput.BaseStream;
         _stderr = _process.StandardError.ReadToEndAsync();
@@ -58,6 +59,20 @@ public sealed class FfmpegVideoWriter : IVideoWriter
 
     /// <inheritdoc/>
     public string Path { get; }
+
+    // The container the file's extension names (the H.264 stream is the same): MP4 and QuickTime fragmented, so a cut
+    // file plays; Matroska is written as it goes anyway; AVI, whose index comes last, only when ffmpeg closes it.
+    private static string[] Container(string path)
+    {
+        string[] fragmented = ["-movflags", "+frag_keyframe+empty_moov+default_base_moof"];
+        return System.IO.Path.GetExtension(path).ToLowerInvariant() switch
+        {
+            ".mkv" => ["-f", "matroska", path],
+            ".mov" => [.. fragmented, "-f", "mov", path],
+            ".avi" => ["-f", "avi", path],
+            _ => [.. fragmented, "-f", "mp4", path],
+        };
+    }
 
     /// <inheritdoc/>
     public long FramesWritten { get; private set; }
@@ -84,7 +99,7 @@ public sealed class FfmpegVideoWriter : IVideoWriter
         }
         catch (IOException e)
         {
-            throw new IOException($"{Path}: recording stopped after {FramesWritten} frames: {Finish()} (what was written before plays)", e);
+            throw new IOException($"{Path}: recording stopped after {FramesWritten} frame{(FramesWritten == 1 ? "" : "s")}: {Finish()}{(FramesWritten > 0 ? " (what was written before plays)" : "")}", e);
         }
         FramesWritten += copies;
     }

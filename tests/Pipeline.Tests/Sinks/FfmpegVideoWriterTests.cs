@@ -54,6 +54,36 @@ public class FfmpegVideoWriterTests
         Assert.Equal(10, frames);
     }
 
+    /// <summary>The container is the one the extension names (a <c>.mkv</c> used to hold MP4 bytes).</summary>
+    [SkippableTheory]
+    [InlineData("clip.mp4", "mov,mp4,m4a,3gp,3g2,mj2")]
+    [InlineData("clip.mkv", "matroska,webm")]
+    [InlineData("clip.mov", "mov,mp4,m4a,3gp,3g2,mj2")]
+    [InlineData("clip.avi", "avi")]
+    public void TheContainerFollowsTheExtension(string name, string format)
+    {
+        if (Ffmpeg.FfmpegPath is null || Ffmpeg.FfprobePath is null)
+        {
+            if (Fixtures.InCi) throw new InvalidOperationException("CI=true and ffmpeg is not installed");
+            throw new SkipException("ffmpeg is not installed");
+        }
+        using var folder = new TempDirectory();
+        string path = Path.Combine(folder.Path, name);
+        using (var writer = new FfmpegVideoWriter(path, 64, 48, 25))
+        {
+            using var frame = Quadrants(64, 48);
+            for (int i = 0; i < 5; i++) writer.Write(frame, i * 40.0);
+        }
+        var probe = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo(Ffmpeg.FfprobePath,
+            ["-v", "error", "-count_frames", "-show_entries", "format=format_name:stream=codec_name,nb_read_frames", "-of", "default=nw=1", path])
+        { RedirectStandardOutput = true })!;
+        string output = probe.StandardOutput.ReadToEnd();
+        probe.WaitForExit();
+        Assert.Contains($"format_name={format}", output);
+        Assert.Contains("codec_name=h264", output);
+        Assert.Contains("nb_read_frames=5", output);
+    }
+
     private static Mat Quadrants(int width, int height)
     {
         var frame = new Mat(height, width, MatType.CV_8UC3, Colours[3]);
