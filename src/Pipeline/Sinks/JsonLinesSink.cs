@@ -4,19 +4,21 @@ namespace StreamAnalyzer.Pipeline.Sinks;
 
 /// <summary>
 /// <c>--save-json</c>: one <see cref="FrameRecord"/> per processed frame, flushed as it is written - into one file for
-/// the whole run, or (<see cref="PerSource"/>) one file per source, closed when that source ends.
+/// the whole run, or (<see cref="PerSource"/>) one file per source, closed when that source ends. Files are opened at
+/// the first frame they get: a run that never gets one (a camera that does not open) leaves no empty file.
 /// </summary>
 public sealed class JsonLinesSink : IFrameSink
 {
     private readonly Func<int, string> _sourceName;
     private readonly Func<int, string>? _pathOf;
-    private readonly JsonLinesWriter? _single;
+    private readonly string? _singlePath;
+    private JsonLinesWriter? _single;
     private readonly Dictionary<int, JsonLinesWriter> _perSource = [];
 
     /// <summary>Writes every source's records into <paramref name="path"/>.</summary>
     public JsonLinesSink(string path, Func<int, string> sourceName)
     {
-        _single = new JsonLinesWriter(path);
+        _singlePath = System.IO.Path.GetFullPath(path);
         _sourceName = sourceName;
     }
 
@@ -30,14 +32,15 @@ public sealed class JsonLinesSink : IFrameSink
     public static JsonLinesSink PerSource(Func<int, string> pathOf, Func<int, string> sourceName) => new(pathOf, sourceName);
 
     /// <summary>The file written (one file for the run), else null.</summary>
-    public string? Path => _single?.Path;
+    public string? Path => _singlePath;
 
     /// <inheritdoc/>
     public void Write(AnalyzedFrame frame)
     {
         int source = frame.Frame.SourceIndex;
-        var writer = _single;
-        if (writer is null && !_perSource.TryGetValue(source, out writer))
+        JsonLinesWriter? writer;
+        if (_singlePath is not null) writer = _single ??= new JsonLinesWriter(_singlePath);
+        else if (!_perSource.TryGetValue(source, out writer))
             _perSource[source] = writer = new JsonLinesWriter(_pathOf!(source));
         writer.Write(FrameRecord.From(_sourceName(source), frame));
     }

@@ -26,13 +26,20 @@ public sealed class WindowSink : IFrameSink
     /// <exception cref="UserInputException">No display to show a window on.</exception>
     public WindowSink(Func<int, string> title, Action quit)
     {
-        if (OperatingSystem.IsLinux() && string.IsNullOrEmpty(Environment.GetEnvironmentVariable("DISPLAY")) &&
-            string.IsNullOrEmpty(Environment.GetEnvironmentVariable("WAYLAND_DISPLAY")))
-            throw new UserInputException("--view-img needs a display (DISPLAY is not set; on a headless machine use Xvfb)");
+        EnsureDisplay();
         _title = title;
         _quit = quit;
         _ui = new Thread(Loop) { IsBackground = true, Name = "view-img" };
         _ui.Start();
+    }
+
+    /// <summary>Checks that there is a display to open the window on (before the model loads and outputs open).</summary>
+    /// <exception cref="UserInputException">No display.</exception>
+    public static void EnsureDisplay()
+    {
+        if (OperatingSystem.IsLinux() && string.IsNullOrEmpty(Environment.GetEnvironmentVariable("DISPLAY")) &&
+            string.IsNullOrEmpty(Environment.GetEnvironmentVariable("WAYLAND_DISPLAY")))
+            throw new UserInputException("--view-img needs a display (DISPLAY is not set; on a headless machine use Xvfb)");
     }
 
     /// <summary>What the window shows (<c>h</c> toggles the heatmap).</summary>

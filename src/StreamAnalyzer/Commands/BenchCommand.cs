@@ -80,6 +80,7 @@ internal static class BenchCommand
             Console.WriteLine($"peak memory (RSS)   {peak} MB");
             if (jsonFile is { } file)
             {
+                Directory.CreateDirectory(file.DirectoryName!);
                 File.WriteAllText(file.FullName, JsonSerializer.Serialize(report, new JsonSerializerOptions { WriteIndented = true }));
                 Console.WriteLine($"JSON in {file.FullName}");
             }

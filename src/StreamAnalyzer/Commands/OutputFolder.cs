@@ -12,7 +12,7 @@ internal static class OutputFolder
             while (Directory.Exists(path + n)) n++;
             path += n;
         }
-        StreamAnalyzer.Pipeline.Sinks.OutputLocation.EnsureFolder(path, "--project/--name");
+        StreamAnalyzer.Pipeline.Sinks.OutputLocation.CreateFolder(path, "--project/--name");
         return path;
     }
 }

@@ -121,11 +121,12 @@ internal static class RunCommand
         {
             if (!stop.IsCancellationRequested)
             {
-                Console.Error.WriteLine($"{what}: finishing the outputs (again to stop at once)");
+                Console.Error.WriteLine($"{what}: finishing the outputs, frames already read without explanations (again to stop at once)");
                 stop.Cancel();
             }
-            else
+            else if (!abort.IsCancellationRequested)
             {
+                Console.Error.WriteLine($"{what} again: stopping now");
                 abort.Cancel();
             }
         }
@@ -134,6 +135,7 @@ internal static class RunCommand
         if (plan.Save is null && plan.SaveJson is null && plan.SaveTxt is null && !viewImg && serve is null)
             Console.Error.WriteLine("note: no --save, --save-json or --save-txt: results are counted but not written");
 
+        if (viewImg) WindowSink.EnsureDisplay();
         using var session = AnalysisSession.Open(plan, Log);
         DetectionOptions.NoteImageSize(session.Detector);
         if (session.Video is not null && Enumerable.Range(0, session.Sources.Count).Any(i => !session.IsImage(i))) Console.Error.WriteLine(VideoEncoders.Notice);
@@ -206,8 +208,9 @@ internal static class RunCommand
         table.AddRow("inference", $"{session.Detector.Backend.ToString().ToLowerInvariant()}, {session.Pipeline.Workers} worker(s)");
         table.AddRow("mean ms per frame", string.Join(", ", stats.MeanStageMs.Select(kv => $"{kv.Key} {kv.Value.ToString("0.0", CultureInfo.InvariantCulture)}")));
         foreach (var path in session.Video?.Outputs ?? []) table.AddRow("output", Markup.Escape(path));
-        if (session.JsonOutput is { } json) table.AddRow("json lines", Markup.Escape(Path.GetFullPath(json)));
-        if (session.Plan.SaveTxt is { } labels) table.AddRow("labels", Markup.Escape(Path.GetFullPath(labels)));
+        // Only what was written: a run whose sources never gave a frame has no outputs to point at.
+        if (session.JsonOutput is { } json && (File.Exists(json) || Directory.Exists(json))) table.AddRow("json lines", Markup.Escape(Path.GetFullPath(json)));
+        if (session.Plan.SaveTxt is { } labels && Directory.Exists(labels)) table.AddRow("labels", Markup.Escape(Path.GetFullPath(labels)));
         AnsiConsole.Write(table);
     }
 }

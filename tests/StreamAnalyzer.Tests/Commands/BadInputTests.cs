@@ -182,6 +182,22 @@ public class BadInputTests
         Assert.Equal([$"error: --save {Path.Combine(file, "out.mp4")}: '{file}' is a file, so no folder can be made there"], Errors(r));
         Assert.False(File.Exists(dir.File("j.jsonl")), "no empty JSON lines file is left behind");
 
+        // The checks create nothing: the folders of the outputs checked before the refused one are not left behind.
+        r = CliProcess.Run("run", "--weights", Weights, "--source", Fixtures.DemoClip, "--save", dir.File("v/out.mp4"), "--save-json", dir.File("j/out.jsonl"),
+            "--save-txt", file);
+        Assert.Equal(1, r.ExitCode);
+        Assert.Equal([$"error: --save-txt {file}: '{file}' is a file, so no folder can be made there"], Errors(r));
+        Assert.False(Directory.Exists(dir.File("v")) || Directory.Exists(dir.File("j")), "no empty output folder is left behind");
+
+        // A folder that exists but takes no files (/proc) is refused up front, naming the folder, not mid-run.
+        if (OperatingSystem.IsLinux())
+        {
+            r = CliProcess.Run("run", "--weights", Weights, "--source", Fixtures.DemoClip, "--save", dir.File("v/out.mp4"), "--save-json", "/proc/x.jsonl");
+            Assert.Equal(1, r.ExitCode);
+            Assert.Equal(["error: --save-json /proc/x.jsonl: cannot write in '/proc' (files cannot be created there)"], Errors(r));
+            Assert.False(Directory.Exists(dir.File("v")), "no empty output folder is left behind");
+        }
+
         // An existing folder is not refused: it gets one <name>.jsonl per source.
         r = CliProcess.Run("run", "--weights", Weights, "--source", Fixtures.DemoClip, "--img-size", "160", "--vid-stride", "30", "--save-json", dir.Path);
         Assert.True(r.ExitCode == 0, r.All);
