@@ -76,8 +76,8 @@ public sealed class InferenceStage
 
     /// <summary>
     /// Cancelled when the run is asked to stop (Ctrl+C, <c>--duration</c>, the window closed): frames already read are
-    /// still detected and written, but no longer explained, so a stop does not wait for maps that can take seconds a
-    /// frame (D-RISE, LIME, Score-CAM).
+    /// still detected and written, but no longer explained, so a stop waits only for the maps being computed (D-RISE,
+    /// LIME and Score-CAM take seconds a frame).
     /// </summary>
     public CancellationToken Stopping { get; set; }
 
@@ -291,7 +291,7 @@ public sealed class InferenceStage
             var controls = _controls.For(batch[i].SourceIndex);
             long n = _processedPerSource.GetValueOrDefault(batch[i].SourceIndex);
             _processedPerSource[batch[i].SourceIndex] = n + 1;
-            plans[i] = new Plan(controls, controls.CamEvery > 0 && n % controls.CamEvery == 0 && !Stopping.IsCancellationRequested);
+            plans[i] = new Plan(controls, controls.CamEvery > 0 && n % controls.CamEvery == 0);
         }
         return plans;
     }
@@ -304,7 +304,8 @@ public sealed class InferenceStage
         {
             var members = group.ToArray();
             var (controls, explain) = group.Key;
-            var explainer = explain ? _controls.ExplainerFor(controls) : null;
+            // Asked when the batch's turn comes, not when it was planned: batches wait in line after a stop too.
+            var explainer = explain && !Stopping.IsCancellationRequested ? _controls.ExplainerFor(controls) : null;
             var baseNms = _detector.Options.Nms!;
             var nms = baseNms with
             {
