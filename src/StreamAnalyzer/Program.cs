@@ -15,6 +15,8 @@ var root = new RootCommand("StreamAnalyzer: YOLO detections (YOLOv7, YOLOv5, YOL
     ResultsCommand.Create(),
     ClusterCommand.Create(),
 };
+// Before the config file is read: its values are checked by the same options.
+ValueParsers.Install(root);
 ParseResult parse;
 try
 {

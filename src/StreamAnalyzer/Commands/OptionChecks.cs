@@ -16,7 +16,7 @@ internal static class OptionChecks
     {
         option.Validators.Add(result =>
         {
-            if (Value<T>(result) is { } v && Convert.ToDouble(v, CultureInfo.InvariantCulture) is var d && (d < min || d > max || double.IsNaN(d)))
+            if (TryValue<T>(result, out var v) && v is not null && Convert.ToDouble(v, CultureInfo.InvariantCulture) is var d && (d < min || d > max || double.IsNaN(d)))
                 result.AddError($"{option.Name} must be {Describe(min, max)}, got {Convert.ToString(v, CultureInfo.InvariantCulture)}");
         });
         return option;
@@ -30,7 +30,7 @@ internal static class OptionChecks
     {
         option.Validators.Add(result =>
         {
-            if (Value<string>(result) is not { } v) return;
+            if (!TryValue<string>(result, out var v) || v is null) return;
             try
             {
                 parse(v);
@@ -48,23 +48,26 @@ internal static class OptionChecks
     {
         option.Validators.Add(result =>
         {
-            if (Value<int[]>(result) is { } values && values.FirstOrDefault(v => v < min) is var bad && values.Any(v => v < min))
+            if (TryValue<int[]>(result, out var values) && values is not null && values.FirstOrDefault(v => v < min) is var bad && values.Any(v => v < min))
                 result.AddError($"{option.Name} values must be at least {min}, got {bad}");
         });
         return option;
     }
 
-    // The value, or default when it does not convert (the parser reports that itself).
-    private static T? Value<T>(OptionResult result)
+    // False when the value did not parse: the parser reports that itself, and a range check on the stand-in default
+    // (0 for "abc") would contradict it.
+    private static bool TryValue<T>(OptionResult result, out T? value)
     {
         try
         {
-            return result.GetValueOrDefault<T>();
+            value = result.GetValueOrDefault<T>();
         }
         catch (InvalidOperationException)
         {
-            return default;
+            value = default;
+            return false;
         }
+        return !result.Errors.Any();
     }
 
     private static string Describe(double min, double max) => double.IsPositiveInfinity(max)

@@ -245,6 +245,22 @@ public class BadInputTests
         Assert.DoesNotContain("Usage:", r.All);
     }
 
+    [Theory]
+    [InlineData("run", "--img-size", "abc", "--img-size: 'abc' is not a whole number")]
+    [InlineData("detect", "--img", "1.5", "--img-size: '1.5' is not a whole number")]
+    [InlineData("detect", "--img-size", "99999999999", "--img-size: '99999999999' is too large a number")]
+    [InlineData("run", "--conf-thres", "x", "--conf-thres: 'x' is not a number")]
+    [InlineData("run", "--conf-thres", "0,5", "--conf-thres: '0,5' is not a number")]
+    [InlineData("explain", "--alpha", "half", "--alpha: 'half' is not a number")]
+    [InlineData("run", "--classes", "car", "--classes: 'car' is not a whole number")]
+    public void OptionValuesThatAreNotNumbersAreOneLineWithoutTypeNamesOrRangeChecks(string command, string flag, string value, string message)
+    {
+        var r = CliProcess.Run(command, "--weights", Weights, "--source", Fixtures.SampleImage("val-00000.jpg"), flag, value);
+        Assert.Equal(1, r.ExitCode);
+        Assert.Equal([$"error: {message}"], Errors(r)); // no "must be between ..., got 0" after it
+        Assert.DoesNotContain("System.", r.All);
+    }
+
     [Fact]
     public void AConfigValueOfTheWrongShapeNamesItsKey()
     {
@@ -258,6 +274,11 @@ public class BadInputTests
         File.WriteAllText(config, $"weights: {Weights}\nsource: {Fixtures.DemoClip}\niou-thres: 7\n");
         r = CliProcess.Run("run", "--config", config);
         Assert.Contains($"error: {config}: 'iou-thres': --iou-thres must be between 0 and 1, got 7", r.StdErr);
+
+        File.WriteAllText(config, $"weights: {Weights}\nsource: {Fixtures.DemoClip}\nimg-size: big\n");
+        r = CliProcess.Run("run", "--config", config);
+        Assert.Equal(1, r.ExitCode);
+        Assert.Equal([$"error: {config}: 'img-size': --img-size: 'big' is not a whole number"], Errors(r));
     }
 
     [Fact]
