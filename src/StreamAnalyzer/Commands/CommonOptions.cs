@@ -101,11 +101,11 @@ internal static class CommonOptions
 
     public static Option<bool> AgnosticNms() => new("--agnostic-nms") { Description = "class-agnostic NMS" };
 
-    public static Option<InferenceBackend> Backend() => new("--backend")
+    // No DefaultValueFactory: help would print "[default: Auto]"; an absent flag reads as member 0, Auto.
+    public static Option<InferenceBackend> Backend() => new Option<InferenceBackend>("--backend")
     {
-        Description = "what runs the forward pass: auto (ONNX Runtime on the CPU, TorchSharp on CUDA), onnx or torch; explanations' gradients always use TorchSharp",
-        DefaultValueFactory = _ => InferenceBackend.Auto,
-    };
+        Description = "what runs the forward pass: auto (the default: ONNX Runtime on the CPU, TorchSharp on CUDA), onnx or torch; explanations' gradients always use TorchSharp",
+    }.OneOf();
 
     /// <summary><c>--tf32</c>: TF32 for float32 work on CUDA (faster, not the CPU's numbers); off by default.</summary>
     public static Option<bool> Tf32() => new("--tf32")

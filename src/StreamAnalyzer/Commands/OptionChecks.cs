@@ -43,6 +43,41 @@ internal static class OptionChecks
         return option;
     }
 
+    /// <summary>
+    /// One of <paramref name="values"/>, in any case (the value is the listed spelling). Help shows them as
+    /// <c>&lt;a|b&gt;</c>; anything else is "--flag: 'x' is not one of a, b" (System.CommandLine's own message spans lines).
+    /// </summary>
+    public static Option<string> OneOf(this Option<string> option, params string[] values)
+    {
+        option.CustomParser = result => Choose(result, option.Name, values, v => v);
+        option.CompletionSources.Clear();
+        option.CompletionSources.Add(values);
+        return option;
+    }
+
+    /// <summary>
+    /// The members of <typeparamref name="T"/> by their names in lower case (any case accepted), as the README writes
+    /// them, in help and in errors; never a .NET type name. The default is the member 0 (kept out of the help's
+    /// "[default: ...]", which would show its capitalised name).
+    /// </summary>
+    public static Option<T> OneOf<T>(this Option<T> option) where T : struct, Enum
+    {
+        var members = Enum.GetValues<T>().ToDictionary(v => v.ToString().ToLowerInvariant());
+        string[] names = [.. members.Keys.Order(StringComparer.Ordinal)];
+        option.CustomParser = result => Choose(result, option.Name, names, n => members[n]);
+        option.CompletionSources.Clear();
+        option.CompletionSources.Add(names);
+        return option;
+    }
+
+    private static TValue? Choose<TValue>(ArgumentResult result, string name, string[] names, Func<string, TValue> value)
+    {
+        string text = result.Tokens.Count > 0 ? result.Tokens[0].Value : "";
+        if (names.FirstOrDefault(n => n.Equals(text.Trim(), StringComparison.OrdinalIgnoreCase)) is { } match) return value(match);
+        result.AddError($"{name}: '{text}' is not one of {string.Join(", ", names)}");
+        return default;
+    }
+
     /// <summary>Every value of a list option at least <paramref name="min"/>.</summary>
     public static Option<int[]> EachAtLeast(this Option<int[]> option, int min)
     {

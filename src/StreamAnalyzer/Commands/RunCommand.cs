@@ -57,7 +57,7 @@ internal static class RunCommand
         var saveConf = new Option<bool>("--save-conf") { Description = "add the confidence to --save-txt lines" };
         var viewImg = new Option<bool>("--view-img") { Description = "show a live window (q/Esc quit, space pause, h heatmap on/off)" };
         var view = new Option<string>("--view") { Description = "how maps are shown: overlay (blended where hot) or side-by-side (frame | heatmap)", DefaultValueFactory = _ => "overlay" }
-            .AcceptOnlyFromAmong("overlay", "side-by-side");
+            .OneOf("overlay", "side-by-side");
         var serve = new Option<string?>("--serve")
         {
             Description = $"serve a live web page, a JSON control API, /healthz and /metrics at ADDR:PORT (default {WebView.ServeOptions.DefaultAddress}; other than loopback needs a token)",

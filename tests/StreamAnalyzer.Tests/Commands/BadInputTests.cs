@@ -261,6 +261,34 @@ public class BadInputTests
         Assert.DoesNotContain("System.", r.All);
     }
 
+    [Theory]
+    [InlineData("run", "--backend", "foo", "--backend: 'foo' is not one of auto, onnx, torch")]
+    [InlineData("explain", "--backend", "Tensorrt", "--backend: 'Tensorrt' is not one of auto, onnx, torch")]
+    [InlineData("bench", "--backend", "1", "--backend: '1' is not one of auto, onnx, torch")]
+    [InlineData("run", "--view", "sideways", "--view: 'sideways' is not one of overlay, side-by-side")]
+    public void ChoicesOutsideTheListAreOneLineListingThemInLowerCase(string command, string flag, string value, string message)
+    {
+        var r = CliProcess.Run(command, "--weights", Weights, "--source", Fixtures.SampleImage("val-00000.jpg"), flag, value);
+        Assert.Equal(1, r.ExitCode);
+        Assert.Equal([$"error: {message}"], Errors(r));
+        Assert.DoesNotContain("StreamAnalyzer.Pipeline", r.All);
+    }
+
+    [Fact]
+    public void ChoicesAreListedInLowerCaseAndAcceptedInAnyCase()
+    {
+        var help = CliProcess.Run("run", "--help");
+        Assert.Contains("--backend <auto|onnx|torch>", help.StdOut);
+        Assert.Contains("--view <overlay|side-by-side>", help.StdOut);
+        Assert.DoesNotContain("Auto", help.StdOut);
+
+        var r = CliProcess.Run("detect", "--weights", Weights, "--source", Fixtures.SampleImage("val-00000.jpg"), "--img-size", "160", "--nosave", "--backend", "TORCH");
+        Assert.True(r.ExitCode == 0, r.All);
+        r = CliProcess.Run("run", "--weights", Weights, "--source", Fixtures.SampleImage("val-00000.jpg"), "--img-size", "160", "--view", "Side-By-Side");
+        Assert.True(r.ExitCode == 0, r.All);
+        Assert.Contains("onnx", r.StdOut); // no --backend: auto, which is ONNX Runtime on the CPU
+    }
+
     [Fact]
     public void AConfigValueOfTheWrongShapeNamesItsKey()
     {
@@ -279,6 +307,10 @@ public class BadInputTests
         r = CliProcess.Run("run", "--config", config);
         Assert.Equal(1, r.ExitCode);
         Assert.Equal([$"error: {config}: 'img-size': --img-size: 'big' is not a whole number"], Errors(r));
+
+        File.WriteAllText(config, $"weights: {Weights}\nsource: {Fixtures.DemoClip}\nbackend: gpu\n");
+        r = CliProcess.Run("run", "--config", config);
+        Assert.Equal([$"error: {config}: 'backend': --backend: 'gpu' is not one of auto, onnx, torch"], Errors(r));
     }
 
     [Fact]
