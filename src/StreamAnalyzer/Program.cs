@@ -30,7 +30,7 @@ catch (UserInputException e)
 // Bad flags and values: one line each naming the flag, not the whole help text.
 if (parse.Errors.Count > 0)
 {
-    foreach (var error in parse.Errors) Console.Error.WriteLine($"error: {error.Message}");
+    foreach (var message in ParseErrors.Messages(parse)) Console.Error.WriteLine($"error: {message}");
     Console.Error.WriteLine($"(see `stream-analyzer {(parse.CommandResult.Command == root ? "" : parse.CommandResult.Command.Name + " ")}--help`)");
     return CommandRunner.Failure;
 }

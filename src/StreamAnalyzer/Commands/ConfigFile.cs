@@ -45,8 +45,8 @@ internal static class ConfigFile
             };
             string[] keyTokens = ["--" + name, .. values];
             // The parser checks the value against its option (type and range), so the error can name the key.
-            var bad = command.Parse(keyTokens).Errors.FirstOrDefault(e => !e.Message.Contains("is required", StringComparison.OrdinalIgnoreCase));
-            if (bad is not null) throw new UserInputException($"{path}: '{key}': {bad.Message}");
+            var bad = ParseErrors.Messages(command.Parse(keyTokens)).FirstOrDefault(m => !m.Contains("is required", StringComparison.OrdinalIgnoreCase));
+            if (bad is not null) throw new UserInputException($"{path}: '{key}': {bad}");
             tokens.AddRange(keyTokens);
         }
         return [.. tokens, .. args.Where((_, i) => i != at && !(i == at + 1 && !args[at].Contains('=')))];

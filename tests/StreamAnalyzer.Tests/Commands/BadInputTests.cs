@@ -289,6 +289,20 @@ public class BadInputTests
         Assert.Contains("onnx", r.StdOut); // no --backend: auto, which is ONNX Runtime on the CPU
     }
 
+    [Theory]
+    [InlineData("run", "--cam-hold", "maybe", "--cam-hold: 'maybe' is not true or false")]
+    [InlineData("run", "--save-heatmap=no", null, "--save-heatmap: 'no' is not true or false")]
+    [InlineData("detect", "--nosave", "1", "--nosave: '1' is not true or false")]
+    [InlineData("explain", "--evaluate", "yes", "--evaluate: 'yes' is not true or false")]
+    public void OnOffFlagsWithAValueOtherThanTrueOrFalseAreOneLineNamingTheFlag(string command, string flag, string? value, string message)
+    {
+        var args = new List<string> { command, "--weights", Weights, "--source", Fixtures.SampleImage("val-00000.jpg"), flag };
+        if (value is not null) args.Add(value);
+        var r = CliProcess.Run([.. args]);
+        Assert.Equal(1, r.ExitCode);
+        Assert.Equal([$"error: {message}"], Errors(r)); // not "Unrecognized command or argument"
+    }
+
     [Fact]
     public void AConfigValueOfTheWrongShapeNamesItsKey()
     {
@@ -311,6 +325,10 @@ public class BadInputTests
         File.WriteAllText(config, $"weights: {Weights}\nsource: {Fixtures.DemoClip}\nbackend: gpu\n");
         r = CliProcess.Run("run", "--config", config);
         Assert.Equal([$"error: {config}: 'backend': --backend: 'gpu' is not one of auto, onnx, torch"], Errors(r));
+
+        File.WriteAllText(config, $"weights: {Weights}\nsource: {Fixtures.DemoClip}\ncam-hold: maybe\n");
+        r = CliProcess.Run("run", "--config", config);
+        Assert.Equal([$"error: {config}: 'cam-hold': --cam-hold: 'maybe' is not true or false"], Errors(r));
     }
 
     [Fact]
