@@ -73,11 +73,11 @@ public sealed class WebServer : IAsyncDisposable
                 await http.Response.WriteAsJsonAsync(new { error = "this server answers to loopback host names only (use --serve-token to serve other machines)" });
                 return;
             }
-            if (!PublicPaths.Contains(http.Request.Path.Value ?? "") && !gate.Allows(http.Request))
+            if (!PublicPaths.Contains(http.Request.Path.Value ?? "") && gate.Refusal(http.Request) is { } refusal)
             {
                 http.Response.StatusCode = StatusCodes.Status401Unauthorized;
                 headers.WWWAuthenticate = "Bearer";
-                await http.Response.WriteAsJsonAsync(new { error = "a token is required: Authorization: Bearer <token>, or log in on the page" });
+                await http.Response.WriteAsJsonAsync(new { error = refusal });
                 return;
             }
             await next(http);

@@ -170,13 +170,26 @@ public class WebViewTests
         string url = $"http://127.0.0.1:{port}/";
         using var http = new HttpClient { BaseAddress = new Uri(url) };
 
-        Assert.Equal(HttpStatusCode.Unauthorized, (await http.GetAsync("api/state")).StatusCode);
+        var missing = await http.GetAsync("api/state");
+        Assert.Equal(HttpStatusCode.Unauthorized, missing.StatusCode);
+        Assert.Contains("a token is required", await missing.Content.ReadAsStringAsync());
         Assert.Equal(HttpStatusCode.Unauthorized, (await http.GetAsync("metrics")).StatusCode);
         Assert.Equal(HttpStatusCode.Unauthorized, (await http.GetAsync("stream/0.mjpg")).StatusCode);
         using (var wrong = new HttpRequestMessage(HttpMethod.Get, "api/state") { Headers = { { "Authorization", "Bearer not-the-token-at-all" } } })
-            Assert.Equal(HttpStatusCode.Unauthorized, (await http.SendAsync(wrong)).StatusCode);
+        {
+            // A wrong token is told apart from a missing one, without a word about the right one.
+            var wrongAnswer = await http.SendAsync(wrong);
+            Assert.Equal(HttpStatusCode.Unauthorized, wrongAnswer.StatusCode);
+            string body = await wrongAnswer.Content.ReadAsStringAsync();
+            Assert.Contains("wrong token: the Authorization: Bearer token given is not this server's", body);
+            Assert.DoesNotContain("is required", body);
+            Assert.DoesNotContain(token, body);
+        }
+        using (var stale = new HttpRequestMessage(HttpMethod.Get, "api/state") { Headers = { { "Cookie", "stream_analyzer_session=0123ABCD" } } })
+            Assert.Contains("log in on the page again", await (await http.SendAsync(stale)).Content.ReadAsStringAsync());
         using (var right = new HttpRequestMessage(HttpMethod.Get, "api/state") { Headers = { { "Authorization", $"Bearer {token}" } } })
             Assert.Equal(HttpStatusCode.OK, (await http.SendAsync(right)).StatusCode);
+
         // Nothing is served from disk: a path that climbs out, even with the token, finds nothing.
         foreach (var path in new[] { "/%2e%2e/%2e%2e/etc/passwd", "/..%2f..%2fetc%2fpasswd", "/wwwroot/", "/app.js/../../Program.cs" })
         {
