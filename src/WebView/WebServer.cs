@@ -173,11 +173,12 @@ public sealed class WebServer : IAsyncDisposable
     {
         if (!(http.Request.ContentType ?? "").StartsWith("application/json", StringComparison.OrdinalIgnoreCase))
             return Results.Json(new { error = "send the changes as application/json" }, Json, statusCode: StatusCodes.Status415UnsupportedMediaType);
-        var patch = await ReadJson<ControlPatch>(http);
-        if (patch is null) return Results.Json(new { error = "the body is not a JSON object of controls (method, layers, target, top_k, cam_every, conf, classes, heatmap, alpha)" }, Json, statusCode: 400);
+        // Read as a document, not straight into a ControlPatch: unknown keys and wrong types are named, not ignored.
+        using var body = await ReadJson<JsonDocument>(http);
+        if (body is null) return Results.Json(new { error = $"the body is not a JSON object of controls ({string.Join(", ", ControlPatch.Keys)})" }, Json, statusCode: 400);
         try
         {
-            var applied = context.Controls.Apply(patch, source);
+            var applied = context.Controls.Apply(ControlPatch.Read(body.RootElement), source);
             return Results.Json(ControlsJson(applied, context.DefaultConfidence), Json);
         }
         catch (UserInputException e)

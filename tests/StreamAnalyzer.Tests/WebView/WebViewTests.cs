@@ -190,6 +190,23 @@ public class WebViewTests
         using (var right = new HttpRequestMessage(HttpMethod.Get, "api/state") { Headers = { { "Authorization", $"Bearer {token}" } } })
             Assert.Equal(HttpStatusCode.OK, (await http.SendAsync(right)).StatusCode);
 
+        // Control changes that would change nothing, silently or vaguely, are refused naming the key.
+        async Task<(HttpStatusCode Status, string Error)> PostControls(string json)
+        {
+            using var post = new HttpRequestMessage(HttpMethod.Post, "api/controls")
+            {
+                Headers = { { "Authorization", $"Bearer {token}" } },
+                Content = new StringContent(json, System.Text.Encoding.UTF8, "application/json"),
+            };
+            var answer = await http.SendAsync(post);
+            var body = JsonDocument.Parse(await answer.Content.ReadAsStringAsync()).RootElement;
+            return (answer.StatusCode, body.TryGetProperty("error", out var error) ? error.GetString()! : "");
+        }
+        Assert.Equal((HttpStatusCode.BadRequest, "unknown control 'unknown_key'; the controls are method, layers, target, top_k, cam_every, conf, classes, heatmap, alpha"),
+            await PostControls("{\"unknown_key\": 1}"));
+        Assert.Equal((HttpStatusCode.BadRequest, "alpha must be a number between 0 and 1, not \"x\""), await PostControls("{\"alpha\": \"x\"}"));
+        Assert.Equal((HttpStatusCode.BadRequest, "class 7 does not exist (the model has classes 0 to 2)"), await PostControls("{\"classes\": [7]}"));
+        Assert.Equal(HttpStatusCode.OK, (await PostControls("{\"alpha\": 0.4}")).Status);
         // Nothing is served from disk: a path that climbs out, even with the token, finds nothing.
         foreach (var path in new[] { "/%2e%2e/%2e%2e/etc/passwd", "/..%2f..%2fetc%2fpasswd", "/wwwroot/", "/app.js/../../Program.cs" })
         {
