@@ -33,17 +33,19 @@ internal static class DetectCommand
             var options = detection.Read(p);
             var json = p.GetValue(saveJson);
             if (json is not null) OutputLocation.EnsureFile(json.FullName, "--save-json");
-            string? outDir = p.GetValue(noSave) ? null : OutputFolder.Create(p.GetValue(project)!, p.GetValue(name)!, p.GetValue(existOk));
+            Func<string?> outDir = () => p.GetValue(noSave) ? null : OutputFolder.Create(p.GetValue(project)!, p.GetValue(name)!, p.GetValue(existOk));
             return Execute(p.GetValue(weights)!.FullName, p.GetValue(source)!, options, outDir, json, p.GetValue(batch));
         }));
         return command;
     }
 
-    private static int Execute(string weights, string source, DetectorOptions options, string? outDir, FileInfo? saveJson, int batchSize)
+    private static int Execute(string weights, string source, DetectorOptions options, Func<string?> makeOutDir, FileInfo? saveJson, int batchSize)
     {
         var files = ImageFiles.Resolve(source);
         using var detector = Detector.Load(weights, options);
         DetectionOptions.NoteImageSize(detector);
+        // Made once the model has loaded and accepted the settings (e.g. --classes), so a refused run leaves no empty folder.
+        string? outDir = makeOutDir();
         using var json = saveJson is null ? null : new JsonLinesWriter(saveJson.FullName);
         var failures = new List<string>();
         int done = 0, detections = 0, saved = 0;

@@ -304,6 +304,23 @@ public class BadInputTests
     }
 
     [Fact]
+    public void AClassTheModelDoesNotHaveIsRefusedOnceTheModelIsLoadedBeforeAnyOutput()
+    {
+        using var dir = new TempDirectory();
+        var r = CliProcess.Run("run", "--weights", Weights, "--source", Fixtures.DemoClip, "--img-size", "160", "--classes", "99",
+            "--save", dir.File("out.mp4"), "--save-json", dir.File("out.jsonl"));
+        Assert.Equal(1, r.ExitCode);
+        Assert.Equal(["error: --classes: class 99 does not exist (the model has classes 0 to 2)"], Errors(r));
+        Assert.False(File.Exists(dir.File("out.jsonl")) || File.Exists(dir.File("out.mp4")), "nothing is written");
+
+        r = CliProcess.Run("detect", "--weights", Weights, "--source", Fixtures.SampleImage("val-00000.jpg"), "--img-size", "160", "--classes", "0", "5", "3",
+            "--project", dir.Path, "--name", "d", "--save-json", dir.File("d.jsonl"));
+        Assert.Equal(1, r.ExitCode);
+        Assert.Equal(["error: --classes: class 3 does not exist (the model has classes 0 to 2)"], Errors(r));
+        Assert.False(Directory.Exists(dir.File("d")) || File.Exists(dir.File("d.jsonl")), "no results folder or JSON lines are left behind");
+    }
+
+    [Fact]
     public void AConfigValueOfTheWrongShapeNamesItsKey()
     {
         using var dir = new TempDirectory();
