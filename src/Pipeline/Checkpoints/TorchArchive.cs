@@ -27,10 +27,23 @@ internal sealed class TorchArchive : IDisposable
     /// <summary>The file.</summary>
     public string FilePath { get; }
 
+    // Names the checkpoints a folder holds, so the user can pick one.
+    private static string CheckpointsIn(string folder)
+    {
+        var names = Directory.EnumerateFiles(folder, "*.pt").Select(Path.GetFileName).Order(StringComparer.Ordinal).ToArray();
+        return names.Length switch
+        {
+            0 => "",
+            <= 3 => $" (it holds {string.Join(", ", names)})",
+            _ => $" (it holds {string.Join(", ", names.Take(3))} and {names.Length - 3} more .pt files)",
+        };
+    }
+
     /// <summary>Opens <paramref name="path"/> and finds its <c>data.pkl</c>.</summary>
     /// <exception cref="CheckpointException">Not a file, not a zip, damaged, or not a torch archive.</exception>
     public static TorchArchive Open(string path)
     {
+        if (Directory.Exists(path)) throw new CheckpointException(path, "is a folder, not a checkpoint file" + CheckpointsIn(path));
         if (!File.Exists(path)) throw new CheckpointException(path, "file not found");
         ZipArchive zip;
         try

@@ -51,6 +51,7 @@ internal static class BenchCommand
         {
             if (p.GetValue(threads) > 0) TorchSharp.torch.set_num_threads(p.GetValue(threads));
             string src = p.GetValue(source)!;
+            if (Directory.Exists(src)) throw new UserInputException(FolderSource(src));
             var jsonFile = p.GetValue(json);
             if (jsonFile is not null) OutputLocationCheck(jsonFile.FullName);
             var options = new DetectorOptions(p.GetValue(imgSize), new NmsOptions(p.GetValue(conf)), CommonOptions.ResolveDevice(p.GetValue(device), p.GetValue(tf32)), p.GetValue(half),
@@ -87,6 +88,16 @@ internal static class BenchCommand
             return 0;
         }));
         return command;
+    }
+
+    // bench times one file; a folder would otherwise be "cannot read image".
+    private static string FolderSource(string folder)
+    {
+        var media = Directory.EnumerateFiles(folder).Where(f => ImageFiles.Extensions.Contains(Path.GetExtension(f)) || SourceCatalog.VideoExtensions.Contains(Path.GetExtension(f)))
+            .Order(StringComparer.Ordinal).ToArray();
+        return media.Length == 0
+            ? $"--source {folder}: the folder has no images or videos (bench times one image or video file)"
+            : $"--source {folder}: is a folder; bench times one image or video file, e.g. --source {media[0]}";
     }
 
     private static void OutputLocationCheck(string path) => Pipeline.Sinks.OutputLocation.EnsureFile(path, "--json");

@@ -175,6 +175,16 @@ public class CheckpointReaderFailureTests
         Assert.Contains("file not found", LoadFails("/nonexistent/yolov7.pt").Message);
     }
 
+    [Fact]
+    public void AFolderIsSaidToBeOneAndItsCheckpointsNamed()
+    {
+        using var dir = new TempDirectory();
+        Assert.Equal($"{dir.Path}: is a folder, not a checkpoint file", LoadFails(dir.Path).Message);
+        File.WriteAllBytes(dir.File("b.pt"), []);
+        File.WriteAllBytes(dir.File("a.pt"), []);
+        Assert.Equal($"{dir.Path}: is a folder, not a checkpoint file (it holds a.pt, b.pt)", LoadFails(dir.Path).Message);
+    }
+
     /// <summary>A copy of a fixture whose pickle names <paramref name="replacement"/> where it named <paramref name="original"/> (GLOBAL opcodes).</summary>
     private static string WithGlobal(TempDirectory dir, string folder, string file, string original, string replacement)
     {

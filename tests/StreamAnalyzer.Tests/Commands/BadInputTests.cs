@@ -321,6 +321,24 @@ public class BadInputTests
     }
 
     [Fact]
+    public void AFolderWhereAFileIsExpectedIsCalledAFolder()
+    {
+        using var dir = new TempDirectory();
+        var r = CliProcess.Run("detect", "--weights", dir.Path, "--source", Fixtures.SampleImage("val-00000.jpg"), "--nosave");
+        Assert.Equal(1, r.ExitCode);
+        Assert.Equal([$"error: {dir.Path}: is a folder, not a checkpoint file"], Errors(r));
+
+        r = CliProcess.Run("bench", "--weights", Weights, "--source", dir.Path);
+        Assert.Equal(1, r.ExitCode);
+        Assert.Equal([$"error: --source {dir.Path}: the folder has no images or videos (bench times one image or video file)"], Errors(r));
+
+        File.Copy(Fixtures.SampleImage("val-00000.jpg"), dir.File("a.jpg"));
+        r = CliProcess.Run("bench", "--weights", Weights, "--source", dir.Path);
+        Assert.Equal(1, r.ExitCode);
+        Assert.Equal([$"error: --source {dir.Path}: is a folder; bench times one image or video file, e.g. --source {dir.File("a.jpg")}"], Errors(r));
+    }
+
+    [Fact]
     public void AConfigValueOfTheWrongShapeNamesItsKey()
     {
         using var dir = new TempDirectory();
