@@ -152,7 +152,7 @@ public sealed class AnchorDetectHead : DetectionHead, IFusable
             string wh = g.Slice(y, 2, 2, 4);
             using var scope = NewDisposeScope();
             var anchorGrid = anchor_grid is not null ? anchor_grid[i] : anchors[i].mul(TorchScalars.Of(_strides[i])).view(1, NumAnchors, 1, 1, 2);
-            wh = g.Mul(g.Mul(wh, wh), g.Weight(anchorGrid.reshape(1, NumAnchors, 2, 1).mul(4)));
+            wh = g.Mul(g.Mul(wh, wh), g.Weight(anchorGrid.reshape(1, NumAnchors, 2, 1).mul(TorchScalars.Of(4.0))));
             string decoded = g.Concat([xy, wh, g.Slice(y, 2, 4, NumOutputs)], 2);
             preds.Add(g.Reshape(g.Transpose(decoded, 0, 1, 3, 2), 0, -1, NumOutputs));
             raws.Add(g.Reshape(g.Transpose(g.Reshape(x, 0, NumAnchors, NumOutputs, cells), 0, 1, 3, 2), 0, -1, NumOutputs));
