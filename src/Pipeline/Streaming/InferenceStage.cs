@@ -76,8 +76,8 @@ public sealed class InferenceStage
 
     /// <summary>
     /// Cancelled when the run is asked to stop (Ctrl+C, <c>--duration</c>, the window closed): frames already read are
-    /// still detected and written, but no longer explained, so a stop waits only for the maps being computed (D-RISE,
-    /// LIME and Score-CAM take seconds a frame).
+    /// still detected and written, but no longer explained. A perturbation map being computed (D-RISE, LIME, Score-CAM:
+    /// seconds a frame) is given up when its options carry the same token (<c>PerturbationOptions.Cancellation</c>).
     /// </summary>
     public CancellationToken Stopping { get; set; }
 
@@ -312,7 +312,18 @@ public sealed class InferenceStage
                 ConfThreshold = controls.ConfThreshold ?? baseNms.ConfThreshold,
                 Classes = controls.Classes is { Count: > 0 } classes ? classes.ToHashSet() : baseNms.Classes,
             };
-            var results = _detector.Detect(members.Select(i => batch[i].Image).ToArray(), explainer, controls.TopK, nms);
+            var images = members.Select(i => batch[i].Image).ToArray();
+            IReadOnlyList<DetectionResult> results;
+            try
+            {
+                results = _detector.Detect(images, explainer, controls.TopK, nms);
+            }
+            catch (OperationCanceledException) when (explainer is not null && Stopping.IsCancellationRequested)
+            {
+                // A perturbation map given up for the stop (PerturbationOptions.Cancellation): the frames go without it.
+                explainer = null;
+                results = _detector.Detect(images, null, controls.TopK, nms);
+            }
             for (int k = 0; k < members.Length; k++)
                 result[members[k]] = new AnalyzedFrame(batch[members[k]], results[k], explainer is not null, controls);
         }

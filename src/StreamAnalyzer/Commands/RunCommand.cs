@@ -136,6 +136,8 @@ internal static class RunCommand
             Console.Error.WriteLine("note: no --save, --save-json or --save-txt: results are counted but not written");
 
         if (viewImg) WindowSink.EnsureDisplay();
+        // A perturbation map being computed when the run stops is given up (the frame is written without it).
+        plan = plan with { Perturbation = plan.Perturbation with { Cancellation = stop.Token } };
         using var session = AnalysisSession.Open(plan, Log);
         DetectionOptions.NoteImageSize(session.Detector);
         if (session.Video is not null && Enumerable.Range(0, session.Sources.Count).Any(i => !session.IsImage(i))) Console.Error.WriteLine(VideoEncoders.Notice);

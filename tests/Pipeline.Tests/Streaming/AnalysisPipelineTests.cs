@@ -2,6 +2,7 @@ using OpenCvSharp;
 using StreamAnalyzer.Pipeline.Detection;
 using StreamAnalyzer.Pipeline.Explainers;
 using StreamAnalyzer.Pipeline.Explainers.Methods;
+using StreamAnalyzer.Pipeline.Explainers.Perturbation;
 using StreamAnalyzer.Pipeline.Explainers.Targets;
 using StreamAnalyzer.Pipeline.Sinks;
 using StreamAnalyzer.Pipeline.Sources;
@@ -324,6 +325,28 @@ public class AnalysisPipelineTests
         Assert.InRange(explained, 3, sink.Frames.Count - 1);
         Assert.All(sink.Frames.Take(explained), f => Assert.True(f.Explained));
         Assert.All(issued, m => Assert.True(m.IsDisposed));
+    }
+
+    /// <summary>
+    /// A perturbation map being computed when the run stops is given up (its options carry the stop): the frame is
+    /// written without it, with every other frame read. Unstopped, 20,000 D-RISE masks would explain the first frame.
+    /// </summary>
+    [SkippableFact]
+    public async Task APerturbationMapBeingComputedWhenTheRunStopsIsGivenUp()
+    {
+        using var stop = new CancellationTokenSource();
+        var explainer = new CamExplainer(Detector.Model, new DRise(), new ClassLogitTarget(), LayerSelection.Auto,
+            new PerturbationOptions(Samples: 20_000, Cancellation: stop.Token));
+        var sink = new RecordingSink();
+        var pipeline = new AnalysisPipeline(Detector, explainer, new PipelineOptions { CamEvery = 1, Workers = 1 });
+        stop.CancelAfter(TimeSpan.FromSeconds(1));
+
+        await pipeline.RunAsync(SourceCatalog.Resolve(Fixtures.DemoClip), [sink], stop.Token);
+
+        Assert.NotEmpty(sink.Frames);
+        Assert.Equal(pipeline.Statistics.Captured, sink.Frames.Count);
+        Assert.All(sink.Frames, f => Assert.False(f.Explained));
+        Assert.Equal(Enumerable.Range(0, sink.Frames.Count).Select(i => (long)i), sink.Frames.Select(f => f.Index));
     }
 
     [SkippableFact]

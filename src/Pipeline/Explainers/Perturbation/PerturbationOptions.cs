@@ -11,7 +11,12 @@ namespace StreamAnalyzer.Pipeline.Explainers.Perturbation;
 /// </param>
 /// <param name="BatchSize">Perturbed images per forward pass.</param>
 /// <param name="Progress">Told the share done (0 to 1) as the perturbed images are scored; null for no reports.</param>
-public sealed record PerturbationOptions(int Seed = 0, int Samples = 0, int BatchSize = 16, IProgress<double>? Progress = null)
+/// <param name="Cancellation">
+/// Ends the scoring between two batches with <see cref="OperationCanceledException"/>: a run that is stopping does not
+/// wait for a map that can take seconds (the pipeline then writes the frame without it).
+/// </param>
+public sealed record PerturbationOptions(int Seed = 0, int Samples = 0, int BatchSize = 16, IProgress<double>? Progress = null,
+    CancellationToken Cancellation = default)
 {
     /// <summary>The defaults: seed 0, each method's own sample count, batches of 16.</summary>
     public static PerturbationOptions Default { get; } = new();

@@ -22,6 +22,7 @@ public sealed class PerturbedScoring(YoloModel model, PerturbationOptions option
     /// scores before the batch is disposed (to accumulate masks without keeping them).
     /// Returns the scores, [target][image].
     /// </summary>
+    /// <exception cref="OperationCanceledException"><see cref="PerturbationOptions.Cancellation"/> was cancelled.</exception>
     public float[][] Score(int count, Func<int, int, Tensor> makeBatch, IReadOnlyList<Detection.Detection> targets, DetectionMatch match,
         Action<Tensor>? consume = null)
     {
@@ -29,6 +30,7 @@ public sealed class PerturbedScoring(YoloModel model, PerturbationOptions option
         using var grad = no_grad();
         for (int start = 0; start < count; start += Options.BatchSize)
         {
+            Options.Cancellation.ThrowIfCancellationRequested();
             int n = Math.Min(Options.BatchSize, count - start);
             using var scope = NewDisposeScope();
             var batch = makeBatch(start, n);
