@@ -175,10 +175,10 @@ public sealed class WebServer : IAsyncDisposable
             return Results.Json(new { error = "send the changes as application/json" }, Json, statusCode: StatusCodes.Status415UnsupportedMediaType);
         // Read as a document, not straight into a ControlPatch: unknown keys and wrong types are named, not ignored.
         using var body = await ReadJson<JsonDocument>(http);
-        if (body is null) return Results.Json(new { error = $"the body is not a JSON object of controls ({string.Join(", ", ControlPatch.Keys)})" }, Json, statusCode: 400);
         try
         {
-            var applied = context.Controls.Apply(ControlPatch.Read(body.RootElement), source);
+            // Not JSON at all reads as an undefined element, which ControlPatch refuses as it refuses any non-object.
+            var applied = context.Controls.Apply(ControlPatch.Read(body?.RootElement ?? default), source);
             return Results.Json(ControlsJson(applied, context.DefaultConfidence), Json);
         }
         catch (UserInputException e)

@@ -1,3 +1,4 @@
+using StreamAnalyzer.Pipeline.Detection;
 using StreamAnalyzer.Pipeline.Explainers;
 using StreamAnalyzer.Pipeline.Runtime;
 
@@ -83,8 +84,7 @@ public sealed class ControlBoard
         if (c.CamEvery < 0) throw new UserInputException("cam_every must be 0 (never) or more");
         if (c.ConfThreshold is < 0 or > 1) throw new UserInputException("conf must be between 0 and 1");
         if (c.Alpha is < 0 or > 1 || double.IsNaN(c.Alpha)) throw new UserInputException("alpha must be between 0 and 1");
-        foreach (int id in c.Classes ?? [])
-            if (id < 0 || id >= _classes) throw new UserInputException($"class {id} does not exist (the model has classes 0 to {_classes - 1})");
+        NmsOptions.EnsureClassesExist(c.Classes, _classes);
         // The method, target and layers are checked by building (or finding) their explainer, whether or not it runs yet.
         var explainer = _explainers(c);
         if (Workers > 1 && !explainer.SupportsConcurrentCalls)

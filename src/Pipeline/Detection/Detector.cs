@@ -30,8 +30,7 @@ public sealed class Detector : IDisposable
         if (options.Half && Device.type != DeviceType.CUDA)
             throw new UserInputException("--half needs a CUDA device (float16 convolutions are not supported on the CPU)");
         // A class the model lacks would silently filter out everything (the web view's controls refuse it the same way).
-        if (options.Nms?.Classes?.Where(id => id < 0 || id >= model.Names.Count).Order().ToArray() is [var missing, ..])
-            throw new UserInputException($"--classes: class {missing} does not exist (the model has classes 0 to {model.Names.Count - 1})");
+        NmsOptions.EnsureClassesExist(options.Nms?.Classes?.Order(), model.Names.Count, "--classes: ");
         // What the flags leave open follows the family's own predict (e.g. IoU 0.7 for Ultralytics, 0.45 for YOLOv5/v7).
         Options = options with { Nms = (options.Nms ?? new NmsOptions()).WithDefaults(model.Family.Defaults) };
         LetterboxSettings = LetterboxOptions.Square(options.ImageSize, model.MaxStride, options.AutoPad, options.ScaleUp,

@@ -27,6 +27,18 @@ public sealed record NmsOptions(float? ConfThreshold = null, float? IouThreshold
     /// <summary>True once every setting is filled in.</summary>
     public bool IsResolved => ConfThreshold is not null && IouThreshold is not null && MaxDetections is not null;
 
+    /// <summary>
+    /// Refuses a class id a model of <paramref name="classCount"/> classes lacks, in the order given: keeping only it
+    /// would filter out every detection, silently. <paramref name="what"/> starts the message (e.g. "--classes: ").
+    /// </summary>
+    /// <exception cref="Runtime.UserInputException">An id below 0 or past the model's classes.</exception>
+    public static void EnsureClassesExist(IEnumerable<int>? classes, int classCount, string what = "")
+    {
+        foreach (int id in classes ?? [])
+            if (id < 0 || id >= classCount)
+                throw new Runtime.UserInputException($"{what}class {id} does not exist (the model has classes 0 to {classCount - 1})");
+    }
+
     /// <summary>These settings with what they leave open taken from <paramref name="defaults"/>.</summary>
     public NmsOptions WithDefaults(PredictDefaults defaults) => this with
     {

@@ -150,7 +150,8 @@ public static class SourceCatalog
         return new FfmpegStreamSource(url, live.OpenTimeout, live.StallTimeout);
     }
 
-    private static bool IsMedia(string path) =>
+    /// <summary>Whether <paramref name="path"/>'s extension is a video's or an image's (what a folder source reads).</summary>
+    public static bool IsMedia(string path) =>
         VideoExtensions.Contains(Path.GetExtension(path)) || ImageFiles.Extensions.Contains(Path.GetExtension(path));
 
     private static Entry ForFile(string path)

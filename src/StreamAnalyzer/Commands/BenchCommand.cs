@@ -93,8 +93,7 @@ internal static class BenchCommand
     // bench times one file; a folder would otherwise be "cannot read image".
     private static string FolderSource(string folder)
     {
-        var media = Directory.EnumerateFiles(folder).Where(f => ImageFiles.Extensions.Contains(Path.GetExtension(f)) || SourceCatalog.VideoExtensions.Contains(Path.GetExtension(f)))
-            .Order(StringComparer.Ordinal).ToArray();
+        var media = Directory.EnumerateFiles(folder).Where(SourceCatalog.IsMedia).Order(StringComparer.Ordinal).ToArray();
         return media.Length == 0
             ? $"--source {folder}: the folder has no images or videos (bench times one image or video file)"
             : $"--source {folder}: is a folder; bench times one image or video file, e.g. --source {media[0]}";
