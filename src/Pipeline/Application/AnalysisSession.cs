@@ -107,6 +107,7 @@ public sealed class AnalysisSession : IDisposable
                 session.Video = new VideoSink(i => paths[i], i => session._fps[i], session.IsImage, plan.Pipeline.VidStride)
                 {
                     Layers = plan.SaveHeatmap ? OverlayLayers.All : OverlayLayers.All & ~OverlayLayers.Heatmap,
+                    EncoderPreset = plan.SavePreset,
                 };
                 session._sinks.Add(session.Video);
             }
@@ -169,8 +170,7 @@ public sealed class AnalysisSession : IDisposable
         {
             try
             {
-                using var source = entry.Open();
-                if (source.FrameCount is not long n) return null;
+                if (SourceCatalog.CountFrames(entry) is not long n) return null;
                 total += (n + stride - 1) / stride;
             }
             catch (UserInputException)

@@ -20,6 +20,9 @@ public sealed record RunPlan(string Weights, IReadOnlyList<string> Sources, Dete
     /// <summary>Whether recordings show the heatmap.</summary>
     public bool SaveHeatmap { get; init; } = true;
 
+    /// <summary>The x264 preset of recordings (<see cref="Sinks.EncoderPresets"/>; null or <c>auto</c>: chosen by the machine's cores).</summary>
+    public string? SavePreset { get; init; }
+
     /// <summary>JSON lines: a file, or a folder of one file per source.</summary>
     public string? SaveJson { get; init; }
 

@@ -40,8 +40,8 @@ public static class Ffmpeg
     {
         error = "ffprobe is not installed";
         if (FfprobePath is not { } ffprobe) return null;
-        using var p = Start(ffprobe, ["-v", "error", "-select_streams", "v:0", "-show_entries", "stream=width,height,avg_frame_rate,r_frame_rate",
-            "-of", "default=nw=1", input]);
+        using var p = Start(ffprobe, ["-v", "error", "-select_streams", "v:0", "-show_entries",
+            "stream=width,height,avg_frame_rate,r_frame_rate,nb_frames,duration:format=duration", "-of", "default=nw=1", input]);
         p.StandardInput.Close();
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();
@@ -51,8 +51,9 @@ public static class Ffmpeg
             error = $"no answer within {timeout.TotalSeconds:0} s";
             return null;
         }
+        // The stream's duration comes before the container's; "N/A" where a field is unknown.
         var fields = stdout.Result.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Split('=', 2))
-            .Where(kv => kv.Length == 2).GroupBy(kv => kv[0]).ToDictionary(g => g.Key, g => g.First()[1].Trim());
+            .Where(kv => kv.Length == 2 && kv[1].Trim() != "N/A").GroupBy(kv => kv[0]).ToDictionary(g => g.Key, g => g.First()[1].Trim());
         if (p.ExitCode != 0 || !int.TryParse(fields.GetValueOrDefault("width"), CultureInfo.InvariantCulture, out int w)
             || !int.TryParse(fields.GetValueOrDefault("height"), CultureInfo.InvariantCulture, out int h))
         {
@@ -60,8 +61,31 @@ public static class Ffmpeg
             return null;
         }
         error = "";
-        return new VideoStreamInfo(w, h, Rate(fields.GetValueOrDefault("avg_frame_rate")), Rate(fields.GetValueOrDefault("r_frame_rate")));
+        double average = Rate(fields.GetValueOrDefault("avg_frame_rate")), nominal = Rate(fields.GetValueOrDefault("r_frame_rate"));
+        return new VideoStreamInfo(w, h, average, nominal, FrameCount(fields, average > 0 ? average : nominal));
     }
+
+    // The container's count where it keeps one (MP4, QuickTime), else the duration times the rate, as OpenCV estimates it.
+    private static long? FrameCount(Dictionary<string, string> fields, double fps)
+    {
+        if (long.TryParse(fields.GetValueOrDefault("nb_frames"), CultureInfo.InvariantCulture, out long n) && n > 0) return n;
+        return double.TryParse(fields.GetValueOrDefault("duration"), CultureInfo.InvariantCulture, out double seconds) && seconds > 0 && fps > 0
+            ? (long)Math.Round(seconds * fps) : null;
+    }
+
+    /// <summary>
+    /// Enlarges a pipe to ffmpeg (its buffer) to 1 MiB where the system allows it (Linux): a frame then crosses in one or
+    /// two writes instead of one per 64 KiB, with fewer wake-ups of the other side. Nothing changes elsewhere or on failure.
+    /// </summary>
+    public static void WidenPipe(Stream pipe)
+    {
+        if (!OperatingSystem.IsLinux() || pipe is not System.IO.Pipes.PipeStream { SafePipeHandle: var handle } || handle.IsInvalid) return;
+        const int SetPipeSize = 1031; // F_SETPIPE_SZ
+        _ = fcntl((int)handle.DangerousGetHandle(), SetPipeSize, 1 << 20);
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
+    private static extern int fcntl(int descriptor, int command, int argument);
 
     private static double Rate(string? text)
     {

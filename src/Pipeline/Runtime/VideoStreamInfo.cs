@@ -5,7 +5,8 @@ namespace StreamAnalyzer.Pipeline.Runtime;
 /// <param name="Height">Frame height.</param>
 /// <param name="AverageFps">Frames per second on average (<c>avg_frame_rate</c>; 0 when unknown).</param>
 /// <param name="NominalFps">The stream's base rate (<c>r_frame_rate</c>): the rate on which a variable-rate video's frames fall (0 when unknown).</param>
-public sealed record VideoStreamInfo(int Width, int Height, double AverageFps, double NominalFps)
+/// <param name="FrameCount">Frames the container lists, else its duration times the average rate; null when neither is known (a live stream).</param>
+public sealed record VideoStreamInfo(int Width, int Height, double AverageFps, double NominalFps, long? FrameCount = null)
 {
     /// <summary>
     /// The rate to lay the stream's frames on: the base rate where it is plausible (a variable-rate file that skips

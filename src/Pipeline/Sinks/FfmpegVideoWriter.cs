@@ -27,7 +27,12 @@ public sealed class FfmpegVideoWriter : IVideoWriter
     private bool _finished;
 
     /// <summary>Starts ffmpeg writing <paramref name="path"/> at <paramref name="fps"/>.</summary>
-    public FfmpegVideoWriter(string path, int width, int height, double fps)
+    /// <param name="path">The file; its extension picks the container.</param>
+    /// <param name="width">Frame width.</param>
+    /// <param name="height">Frame height.</param>
+    /// <param name="fps">Frames per second of the file.</param>
+    /// <param name="preset">The x264 preset (<see cref="EncoderPresets"/>; null: the automatic choice).</param>
+    public FfmpegVideoWriter(string path, int width, int height, double fps, string? preset = null)
     {
         Path = path;
         _width = width;
@@ -44,14 +49,13 @@ public sealed class FfmpegVideoWriter : IVideoWriter
         if (!even) arguments.AddRange(["-vf", "pad=ceil(iw/2)*2:ceil(ih/2)*2"]);
         arguments.AddRange(
         [
-            // superfast: about a fifth less CPU than veryfast for files about half again as large - the encoder shares
-            // the cores with inference.
-            "-c:v", "libx264", "-preset", "superfast", "-pix_fmt", "yuv420p", "-g", keyInterval.ToString(CultureInfo.InvariantCulture),
+            "-c:v", "libx264", "-preset", EncoderPresets.Resolve(preset), "-pix_fmt", "yuv420p", "-g", keyInterval.ToString(CultureInfo.InvariantCulture),
             "-flush_packets", "1",
         ]);
         arguments.AddRange(Container(path));
         _process = Ffmpeg.Start(ffmpeg, arguments);
         _stdin = _process.StandardInput.BaseStream;
+        Ffmpeg.WidenPipe(_stdin);
         _stderr = _process.StandardError.ReadToEndAsync();
         _ = _process.StandardOutput.ReadToEndAsync();
         if (even) _yuv = new Mat(height * 3 / 2, width, MatType.CV_8UC1);

@@ -5,11 +5,11 @@ namespace StreamAnalyzer.Pipeline.Sinks;
 /// <summary>Picks the video writer: H.264 through the system ffmpeg where it is installed, else OpenCV's mp4v.</summary>
 public static class VideoEncoders
 {
-    /// <summary>Writer for <paramref name="path"/>: ffmpeg/H.264 when available, else OpenCV/mp4v.</summary>
-    public static IVideoWriter Open(string path, int width, int height, double fps)
+    /// <summary>Writer for <paramref name="path"/>: ffmpeg/H.264 (x264 <paramref name="preset"/>, see <see cref="EncoderPresets"/>) when available, else OpenCV/mp4v.</summary>
+    public static IVideoWriter Open(string path, int width, int height, double fps, string? preset = null)
     {
         if (System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path)) is { } dir) Directory.CreateDirectory(dir);
-        if (Ffmpeg.FfmpegPath is not null) return new FfmpegVideoWriter(path, width, height, fps);
+        if (Ffmpeg.FfmpegPath is not null) return new FfmpegVideoWriter(path, width, height, fps, preset);
         return new OpenCvVideoWriter(path, width, height, fps);
     }
 

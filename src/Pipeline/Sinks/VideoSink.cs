@@ -22,6 +22,9 @@ public sealed class VideoSink(Func<int, string> outputFor, Func<int, double> fps
     /// <summary>What the recording shows over the picture (<c>--save-heatmap false</c> leaves the heatmap out).</summary>
     public OverlayLayers Layers { get; init; } = OverlayLayers.All;
 
+    /// <summary>The x264 preset of video files (<see cref="EncoderPresets"/>; null: the automatic choice).</summary>
+    public string? EncoderPreset { get; init; }
+
     /// <summary>Files written so far.</summary>
     public IReadOnlyList<string> Outputs => _written;
 
@@ -69,7 +72,7 @@ public sealed class VideoSink(Func<int, string> outputFor, Func<int, double> fps
     private IVideoWriter Open(int source, int width, int height)
     {
         double fps = fpsOf(source) > 0 ? fpsOf(source) / Math.Max(1, vidStride) : 25;
-        var w = VideoEncoders.Open(outputFor(source), width, height, fps);
+        var w = VideoEncoders.Open(outputFor(source), width, height, fps, EncoderPreset);
         lock (_written)
         {
             if (!_written.Contains(w.Path)) _written.Add(w.Path);

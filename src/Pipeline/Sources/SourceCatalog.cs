@@ -158,6 +158,50 @@ public static class SourceCatalog
     {
         string full = Path.GetFullPath(path);
         if (ImageFiles.Extensions.Contains(Path.GetExtension(path))) return new Entry(full, () => new ImageFrameSource(full));
-        return new Entry(full, () => new VideoFileSource(full));
+        return new Entry(full, () => OpenVideoFile(full));
+    }
+
+    /// <summary>
+    /// Opens a video file: decoded by the system ffmpeg where it is installed and the video has an even size
+    /// (<see cref="FfmpegFileSource"/>), else by OpenCV (<see cref="VideoFileSource"/>). ffmpeg is started before the
+    /// file is probed, so its start-up and the probe overlap; it is stopped again where the probe rules it out, or
+    /// where it delivers no frame (a damaged file, or an ffmpeg that does not take the options): OpenCV then tries.
+    /// </summary>
+    /// <exception cref="UserInputException">Missing or unreadable file.</exception>
+    public static IFrameSource OpenVideoFile(string path)
+    {
+        if (!File.Exists(path)) throw new UserInputException($"{path}: no such file");
+        if (Ffmpeg.FfmpegPath is null) return new VideoFileSource(path);
+        var decoder = FfmpegFileSource.StartDecoder(path);
+        try
+        {
+            if (Ffmpeg.Probe(path, TimeSpan.FromSeconds(10), out _) is { } probe && FfmpegFileSource.CanRead(probe))
+            {
+                var source = new FfmpegFileSource(path, probe, decoder);
+                decoder = null;
+                if (source.Started()) return source;
+                source.Dispose();
+            }
+        }
+        finally
+        {
+            if (decoder is not null) FfmpegFileSource.StopDecoder(decoder);
+        }
+        return new VideoFileSource(path);
+    }
+
+    /// <summary>
+    /// Frames in <paramref name="entry"/> for a progress bar, without starting its decoder: a video file's from
+    /// ffprobe (OpenCV's where ffprobe is missing or cannot tell), else its source's; null for live sources or when unknown.
+    /// </summary>
+    /// <exception cref="UserInputException">The source cannot be opened.</exception>
+    public static long? CountFrames(Entry entry)
+    {
+        if (entry.IsLive) return null;
+        if (File.Exists(entry.Name) && VideoExtensions.Contains(Path.GetExtension(entry.Name))
+            && Ffmpeg.Probe(entry.Name, TimeSpan.FromSeconds(10), out _) is { FrameCount: long frames })
+            return frames;
+        using var source = entry.Open();
+        return source.FrameCount;
     }
 }

@@ -36,6 +36,11 @@ internal static class BenchCommand
         var camEvery = new Option<int>("--cam-every") { Description = "on a video: explain every Nth frame (0 = never)", DefaultValueFactory = _ => 0 }.AtLeast(0);
         var frames = new Option<int>("--frames") { Description = "on a video: frames to time after 10 warm-up frames (0 = the whole file)", DefaultValueFactory = _ => 0 }.AtLeast(0);
         var onnx = new Option<FileInfo?>("--compare-onnx") { Description = "also time this ONNX file (e.g. exported by upstream code) on ONNX Runtime, same input and threads" };
+        var rounds = new Option<int>("--rounds")
+        {
+            Description = "on a video: pipeline runs, each set against the model alone measured before and after it; the median is reported (the host's speed drifts)",
+            DefaultValueFactory = _ => 1,
+        }.AtLeast(1);
         var workers = CommonOptions.Workers();
         var json = new Option<FileInfo?>("--json") { Description = "write the results as JSON to this file" };
         var device = CommonOptions.Device();
@@ -45,7 +50,7 @@ internal static class BenchCommand
         var backend = CommonOptions.Backend();
         var command = new Command("bench", "Time the forward pass per backend, detection and explanation per stage, and the pipeline on a video")
         {
-            weights, source, imgSize, conf, method, layers, topK, runs, threads, camEvery, frames, workers, onnx, json, device, half, tf32, batch, backend,
+            weights, source, imgSize, conf, method, layers, topK, runs, threads, camEvery, frames, rounds, workers, onnx, json, device, half, tf32, batch, backend,
         };
         command.SetAction(p => CommandRunner.Run(() =>
         {
@@ -58,6 +63,7 @@ internal static class BenchCommand
                 Backend: p.GetValue(backend));
             bool video = SourceCatalog.VideoExtensions.Contains(Path.GetExtension(src));
             if (video && p.GetValue(batch) > 1) throw new UserInputException("--batch applies to an image (copies of it per forward pass), not to a video");
+            if (!video && p.GetValue(rounds) > 1) throw new UserInputException("--rounds applies to a video (pipeline runs), not to an image");
             using var detector = Detector.Load(p.GetValue(weights)!.FullName, options);
             var explainer = new CamExplainer(detector.Model, CamMethod.Parse(p.GetValue(method)!), new ClassLogitTarget(),
                 LayerSelection.Parse(p.GetValue(layers)!, detector.Model));
@@ -74,7 +80,7 @@ internal static class BenchCommand
             };
             Console.WriteLine($"model {report["model"]} ({detector.Model.Family.DisplayName}), backend {report["backend"]}, device {report["device"]} " +
                 $"{report["dtype"]}{((bool)report["tf32"] ? " (TF32)" : "")}, threads {report["threads"]}");
-            if (video) VideoBenchmark.Run(detector, explainer, src, p.GetValue(camEvery), p.GetValue(topK), p.GetValue(frames), p.GetValue(workers), report);
+            if (video) VideoBenchmark.Run(detector, explainer, src, p.GetValue(camEvery), p.GetValue(topK), p.GetValue(frames), p.GetValue(workers), p.GetValue(rounds), report);
             else ImageBenchmark.Run(detector, explainer, src, p.GetValue(topK), p.GetValue(runs), p.GetValue(batch), p.GetValue(onnx), report);
             long peak = Process.GetCurrentProcess().PeakWorkingSet64 >> 20;
             report["peak_memory_mb"] = peak;

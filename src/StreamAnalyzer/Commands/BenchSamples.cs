@@ -10,6 +10,9 @@ internal sealed class BenchSamples
 
     public void Add(double ms) => _values.Add(ms);
 
+    /// <summary>Adds every sample of <paramref name="other"/>.</summary>
+    public void AddAll(BenchSamples other) => _values.AddRange(other._values);
+
     public int Count => _values.Count;
 
     public double Median => Percentile(0.5);

@@ -52,6 +52,11 @@ internal static class RunCommand
         var noOverlay = new Option<bool>("--no-overlay") { Description = "no fps/latency text on the frames" };
         var save = new Option<string?>("--save") { Description = "annotated output: an .mp4 for one video source, else a folder (one file per source)" };
         var saveHeatmap = new Option<bool>("--save-heatmap") { Description = "draw the heatmap in --save outputs (--save-heatmap false: boxes only; the window and web view keep theirs)", DefaultValueFactory = _ => true };
+        var savePreset = new Option<string>("--save-preset")
+        {
+            Description = $"x264 preset of --save videos: auto (ultrafast with up to {EncoderPresets.FewCores} cores, where the encoder takes CPU from inference; superfast above), or ultrafast ... veryslow (slower: smaller files, more CPU)",
+            DefaultValueFactory = _ => "auto",
+        }.OneOf([.. EncoderPresets.Names]);
         var saveJson = new Option<string?>("--save-json") { Description = "one JSON line per processed frame: a file, or a folder (ending in /) of <name>.jsonl per source" };
         var saveTxt = new Option<string?>("--save-txt") { Description = "folder for yolov7-style label files" };
         var saveConf = new Option<bool>("--save-conf") { Description = "add the confidence to --save-txt lines" };
@@ -74,7 +79,7 @@ internal static class RunCommand
         var command = new Command("run", "Run the streaming pipeline: detect (and explain every Nth frame) on videos and images, write annotated video and JSON lines")
         {
             weights, source, batch, workers, batchTimeout, vidStride, camMethod, camEvery, camHold,
-            camTarget, topK, layers, alpha, noOverlay, save, saveHeatmap, saveJson, saveTxt, saveConf, config, noFuse,
+            camTarget, topK, layers, alpha, noOverlay, save, saveHeatmap, savePreset, saveJson, saveTxt, saveConf, config, noFuse,
             viewImg, view, serve, serveToken, duration, maxStaleness, openTimeout, stallTimeout, maxReconnects,
             camFaithfulness, seed, samples, perturbationBatch,
         };
@@ -100,7 +105,7 @@ internal static class RunCommand
             };
             var plan = new RunPlan(p.GetValue(weights)!.FullName, p.GetValue(source)!, detection.Read(p), pipeline, controls)
             {
-                Fuse = !p.GetValue(noFuse), Save = p.GetValue(save), SaveHeatmap = p.GetValue(saveHeatmap), SaveJson = p.GetValue(saveJson),
+                Fuse = !p.GetValue(noFuse), Save = p.GetValue(save), SaveHeatmap = p.GetValue(saveHeatmap), SavePreset = p.GetValue(savePreset), SaveJson = p.GetValue(saveJson),
                 SaveTxt = p.GetValue(saveTxt), SaveConf = p.GetValue(saveConf),
                 Perturbation = new PerturbationOptions(p.GetValue(seed), p.GetValue(samples), p.GetValue(perturbationBatch)).Validated(),
                 FaithfulnessSteps = p.GetValue(camFaithfulness) ? FaithfulnessEvaluator.CheapSteps : 0,

@@ -20,88 +20,85 @@ internal static class VideoBenchmark
     // Resident memory is taken here and at the end: a run that keeps its memory flat shows the same figure.
     private const int MemoryMark = 500;
 
-    public static void Run(Detector detector, CamExplainer explainer, string path, int camEvery, int topK, int frameLimit, int workers, Dictionary<string, object> report)
+    public static void Run(Detector detector, CamExplainer explainer, string path, int camEvery, int topK, int frameLimit, int workers, int rounds,
+        Dictionary<string, object> report)
     {
-        // The model alone on the first frame, before and after the pipeline run so that drift affects both alike.
+        // The model alone on the first frame, before the first round and after each, so that each round's rate is set
+        // against the model's measured on either side of it: on a shared host the speed drifts over seconds.
         using var first = FirstFrame(path);
         var (letterboxed, _) = Letterbox.Apply(first, detector.LetterboxSettings);
         using var __ = letterboxed;
         using var input = InputTensor.FromImages([letterboxed], detector.Device);
         var modelOnly = new BenchSamples();
-        void MeasureModel() => modelOnly.Measure(15, () =>
+        var modelRounds = new List<BenchSamples>();
+        void MeasureModel()
         {
-            using var scope = NewDisposeScope();
-            detector.Forward(input);
-            BenchCommand.Synchronize(detector.Device);
-        });
+            var samples = new BenchSamples();
+            samples.Measure(15, () =>
+            {
+                using var scope = NewDisposeScope();
+                detector.Forward(input);
+                BenchCommand.Synchronize(detector.Device);
+            });
+            modelRounds.Add(samples);
+            modelOnly.AddAll(samples);
+        }
         MeasureModel();
 
         string scratch = Directory.CreateTempSubdirectory("stream-analyzer-bench-").FullName;
         try
         {
             var stages = new[] { "preprocess", "forward", "nms", "explain", "render", "write", "latency" }.ToDictionary(s => s, _ => new BenchSamples());
-            var options = new PipelineOptions { CamEvery = camEvery, TopK = topK, Workers = workers };
-            var pipeline = new AnalysisPipeline(detector, camEvery > 0 ? explainer : null, options);
-            using var stop = new CancellationTokenSource();
-            // The first frames pay for building sessions and filling queues: the rate is taken from the end of the
-            // warm-up to the last counted frame; frames still in flight after the limit are not counted.
-            const int warmUp = 10;
-            long done = 0, counted = 0, rssAt500 = 0;
-            var clock = new Stopwatch();
-            pipeline.Statistics.FrameDone += t =>
+            var endToEnd = new List<(double Fps, long Frames)>();
+            long rssAt500 = 0, lastRoundFrames = 0;
+            int pipelineWorkers = 0;
+            for (int round = 0; round < rounds; round++)
             {
-                long n = Interlocked.Increment(ref done);
-                if (n == warmUp) clock.Start();
-                if (n == MemoryMark) rssAt500 = Environment.WorkingSet;
-                if (n <= warmUp || (frameLimit > 0 && n > warmUp + frameLimit)) return;
-                lock (stages)
-                {
-                    stages["preprocess"].Add(t.Stages.PreprocessMs);
-                    stages["forward"].Add(t.Stages.ForwardMs);
-                    stages["nms"].Add(t.Stages.NmsMs);
-                    if (t.Explained) stages["explain"].Add(t.Stages.ExplainMs);
-                    stages["render"].Add(t.RenderMs);
-                    stages["write"].Add(t.WriteMs);
-                    stages["latency"].Add(t.LatencyMs);
-                    counted++;
-                }
-                if (frameLimit > 0 && n == warmUp + frameLimit)
-                {
-                    clock.Stop();
-                    stop.Cancel();
-                }
-            };
-            double fps = 0;
-            var sink = new VideoSink(_ => Path.Combine(scratch, "bench.mp4"), _ => fps, _ => false, 1);
-            pipeline.SourceOpened += (_, s) => fps = s.Fps;
-            pipeline.RunAsync(SourceCatalog.Resolve(path), [sink], stop.Token).GetAwaiter().GetResult();
-            clock.Stop();
-            MeasureModel();
-            if (counted == 0) throw new UserInputException($"{path}: fewer than {warmUp + 1} frames; the video benchmark needs more");
-            long processed = counted;
+                var result = RunPipeline(detector, explainer, path, new PipelineOptions { CamEvery = camEvery, TopK = topK, Workers = workers },
+                    frameLimit, stages, Path.Combine(scratch, $"bench{round}.mp4"));
+                if (round == 0) rssAt500 = result.RssAt500;
+                lastRoundFrames = result.Done;
+                pipelineWorkers = result.Workers;
+                endToEnd.Add((result.Fps, result.Counted));
+                File.Delete(Path.Combine(scratch, $"bench{round}.mp4"));
+                MeasureModel();
+            }
+            // Each round against the model's rate measured before and after it; the median round is reported.
+            var ratios = endToEnd.Select((e, i) =>
+            {
+                var adjacent = new BenchSamples();
+                adjacent.AddAll(modelRounds[i]);
+                adjacent.AddAll(modelRounds[i + 1]);
+                return e.Fps / (1000 / adjacent.Median);
+            }).ToArray();
+            double ratio = Median(ratios), fps = Median(endToEnd.Select(e => e.Fps).ToArray()), model = 1000 / modelOnly.Median;
+            long processed = endToEnd.Sum(e => e.Frames);
             // Without ffmpeg the sink falls back to OpenCV's MPEG-4 Part 2 writer, which costs differently.
             bool h264 = Ffmpeg.FfmpegPath is not null;
-            string encoder = h264 ? "H.264 encode" : "mp4v encode (OpenCV, no ffmpeg)";
-            double endToEnd = processed / clock.Elapsed.TotalSeconds, model = 1000 / modelOnly.Median;
+            string encoder = h264 ? $"H.264 encode, x264 {EncoderPresets.Resolve(null)}" : "mp4v encode (OpenCV, no ffmpeg)";
+            string inRounds = rounds > 1 ? $" (median of {rounds} rounds)" : "";
             Console.WriteLine($"model only          {model.ToString("0.0", CultureInfo.InvariantCulture)} fps (forward {BenchCommand.Ms(modelOnly.Median)}, p95 {BenchCommand.Ms(modelOnly.P95)})");
-            Console.WriteLine($"end to end          {endToEnd.ToString("0.0", CultureInfo.InvariantCulture)} fps over {processed} frames after {warmUp} warm-up = {endToEnd / model:P0} of model-only " +
+            Console.WriteLine($"end to end          {fps.ToString("0.0", CultureInfo.InvariantCulture)} fps{inRounds} over {processed} frames after {WarmUp} warm-up{(rounds > 1 ? " each" : "")} = {ratio:P0} of model-only " +
                 $"(decode, detect{(camEvery > 0 ? $", {explainer.Method.Name} at {explainer.Layers} every {camEvery}" : "")}, render, {encoder}; " +
-                $"{pipeline.Workers} worker(s))");
+                $"{pipelineWorkers} worker(s))");
+            if (rounds > 1)
+                Console.WriteLine($"rounds              {string.Join(", ", endToEnd.Zip(ratios, (e, r) => string.Create(CultureInfo.InvariantCulture, $"{e.Fps:0.0} fps = {r:P0}")))}");
             Console.WriteLine("per frame                    median      p95");
             foreach (var (name, samples) in stages)
                 if (samples.Count > 0) Console.WriteLine($"  {name,-26}{samples}");
             report["model_only_fps"] = Math.Round(model, 1);
-            report["end_to_end_fps"] = Math.Round(endToEnd, 1);
-            report["end_to_end_ratio"] = Math.Round(endToEnd / model, 3);
+            report["end_to_end_fps"] = Math.Round(fps, 1);
+            report["end_to_end_ratio"] = Math.Round(ratio, 3);
+            report["rounds"] = endToEnd.Zip(ratios, (e, r) => new { end_to_end_fps = Math.Round(e.Fps, 1), ratio = Math.Round(r, 3) }).ToArray();
             report["frames"] = processed;
             report["cam_every"] = camEvery;
-            report["encoder"] = h264 ? "h264 (ffmpeg)" : "mp4v (OpenCV)";
-            report["workers"] = pipeline.Workers;
+            report["encoder"] = h264 ? $"h264 (ffmpeg, x264 {EncoderPresets.Resolve(null)})" : "mp4v (OpenCV)";
+            report["workers"] = pipelineWorkers;
             if (rssAt500 > 0)
             {
                 long rssEnd = Environment.WorkingSet;
                 double growth = (double)(rssEnd - rssAt500) / rssAt500;
-                Console.WriteLine($"resident memory     {rssAt500 >> 20} MB after {MemoryMark} frames, {rssEnd >> 20} MB after {done} ({growth:+0.0%;-0.0%})");
+                Console.WriteLine($"resident memory     {rssAt500 >> 20} MB after {MemoryMark} frames, {rssEnd >> 20} MB after {(rounds > 1 ? $"{rounds} rounds of {lastRoundFrames}" : lastRoundFrames)} ({growth:+0.0%;-0.0%})");
                 report["rss_mb_at_500"] = rssAt500 >> 20;
                 report["rss_mb_at_end"] = rssEnd >> 20;
                 report["rss_growth"] = Math.Round(growth, 4);
@@ -114,9 +111,60 @@ internal static class VideoBenchmark
         }
     }
 
+    // The first frames pay for building sessions and filling queues: the rate is taken from the end of the warm-up to
+    // the last counted frame; frames still in flight after the limit are not counted.
+    private const int WarmUp = 10;
+
+    private sealed record PipelineRound(double Fps, long Counted, long Done, long RssAt500, int Workers);
+
+    private static PipelineRound RunPipeline(Detector detector, CamExplainer explainer, string path, PipelineOptions options, int frameLimit,
+        Dictionary<string, BenchSamples> stages, string output)
+    {
+        var pipeline = new AnalysisPipeline(detector, options.CamEvery > 0 ? explainer : null, options);
+        using var stop = new CancellationTokenSource();
+        long done = 0, counted = 0, rssAt500 = 0;
+        var clock = new Stopwatch();
+        pipeline.Statistics.FrameDone += t =>
+        {
+            long n = Interlocked.Increment(ref done);
+            if (n == WarmUp) clock.Start();
+            if (n == MemoryMark) rssAt500 = Environment.WorkingSet;
+            if (n <= WarmUp || (frameLimit > 0 && n > WarmUp + frameLimit)) return;
+            lock (stages)
+            {
+                stages["preprocess"].Add(t.Stages.PreprocessMs);
+                stages["forward"].Add(t.Stages.ForwardMs);
+                stages["nms"].Add(t.Stages.NmsMs);
+                if (t.Explained) stages["explain"].Add(t.Stages.ExplainMs);
+                stages["render"].Add(t.RenderMs);
+                stages["write"].Add(t.WriteMs);
+                stages["latency"].Add(t.LatencyMs);
+                counted++;
+            }
+            if (frameLimit > 0 && n == WarmUp + frameLimit)
+            {
+                clock.Stop();
+                stop.Cancel();
+            }
+        };
+        double fps = 0;
+        var sink = new VideoSink(_ => output, _ => fps, _ => false, 1);
+        pipeline.SourceOpened += (_, s) => fps = s.Fps;
+        pipeline.RunAsync(SourceCatalog.Resolve(path), [sink], stop.Token).GetAwaiter().GetResult();
+        clock.Stop();
+        if (counted == 0) throw new UserInputException($"{path}: fewer than {WarmUp + 1} frames; the video benchmark needs more");
+        return new PipelineRound(counted / clock.Elapsed.TotalSeconds, counted, done, rssAt500, pipeline.Workers);
+    }
+
+    private static double Median(double[] values)
+    {
+        var sorted = values.Order().ToArray();
+        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
+    }
+
     private static OpenCvSharp.Mat FirstFrame(string path)
     {
-        using var source = new VideoFileSource(path);
+        using var source = SourceCatalog.OpenVideoFile(path);
         if (!source.TryRead(out var first, out _)) throw new UserInputException($"{path}: no frame could be decoded");
         return first;
     }

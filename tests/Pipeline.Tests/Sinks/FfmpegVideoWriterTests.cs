@@ -84,6 +84,36 @@ public class FfmpegVideoWriterTests
         Assert.Contains("nb_read_frames=5", output);
     }
 
+    /// <summary>
+    /// The preset asked for is the one x264 used: x264 writes its settings into the stream, and <c>ultrafast</c> is the
+    /// only preset without CABAC, <c>veryslow</c> the only one with 16 reference frames.
+    /// </summary>
+    [SkippableTheory]
+    [InlineData("ultrafast", "cabac=0", "ref=1 ")]
+    [InlineData("superfast", "cabac=1", "ref=1 ")]
+    [InlineData("veryslow", "cabac=1", "ref=16 ")]
+    public void TheFileIsEncodedWithThePresetAskedFor(string preset, string entropy, string references)
+    {
+        if (Ffmpeg.FfmpegPath is null)
+        {
+            if (Fixtures.InCi) throw new InvalidOperationException("CI=true and ffmpeg is not installed");
+            throw new SkipException("ffmpeg is not installed");
+        }
+        using var folder = new TempDirectory();
+        string path = Path.Combine(folder.Path, "preset.mp4");
+        using (var writer = new FfmpegVideoWriter(path, 64, 48, 25, preset))
+        {
+            using var frame = Quadrants(64, 48);
+            for (int i = 0; i < 5; i++) writer.Write(frame, i * 40.0);
+        }
+        string bytes = System.Text.Encoding.ASCII.GetString(File.ReadAllBytes(path));
+        int at = bytes.IndexOf("options: ", StringComparison.Ordinal);
+        Assert.True(at >= 0, "x264's settings are not in the file");
+        string settings = bytes[at..bytes.IndexOf('\0', at)];
+        Assert.Contains(entropy, settings);
+        Assert.Contains(references, settings);
+    }
+
     private static Mat Quadrants(int width, int height)
     {
         var frame = new Mat(height, width, MatType.CV_8UC3, Colours[3]);

@@ -118,9 +118,29 @@ public class BenchCommandTests
             "--img-size", "320", "--frames", "12", "--cam-every", "2");
         Assert.True(r.ExitCode == 0, r.All);
         Assert.Matches(@"model only\s+\d+\.\d fps", r.StdOut);
-        Assert.Matches(@"end to end\s+\d+\.\d fps over 12 frames after 10 warm-up = \d+ % of model-only \(decode, detect, gradcam at auto every 2, render, H.264 encode; \d+ worker\(s\)\)", r.StdOut);
+        Assert.Matches(@"end to end\s+\d+\.\d fps over 12 frames after 10 warm-up = \d+ % of model-only \(decode, detect, gradcam at auto every 2, render, H.264 encode, x264 \w+; \d+ worker\(s\)\)", r.StdOut);
         foreach (var stage in new[] { "forward", "explain", "render", "write", "latency" })
             Assert.Matches($@"\n  {stage}\s+\d+\.\d\s+\d+\.\d", r.StdOut);
+    }
+
+    /// <summary>With <c>--rounds</c>, the pipeline runs that many times and each run's share is listed, in the JSON too.</summary>
+    [SkippableFact]
+    public void BenchRoundsRunThePipelineAgainAndListEachShare()
+    {
+        using var dir = new TempDirectory();
+        string json = dir.File("bench.json");
+        var r = CliProcess.Run("bench", "--weights", Fixtures.ShapesModel, "--source", Fixtures.DemoClip,
+            "--img-size", "160", "--frames", "12", "--rounds", "2", "--json", json);
+        Assert.True(r.ExitCode == 0, r.All);
+        Assert.Matches(@"end to end\s+\d+\.\d fps \(median of 2 rounds\) over 24 frames after 10 warm-up each = \d+ % of model-only", r.StdOut);
+        Assert.Matches(@"rounds\s+\d+\.\d fps = \d+ %, \d+\.\d fps = \d+ %\n", r.StdOut);
+        using var report = System.Text.Json.JsonDocument.Parse(File.ReadAllText(json));
+        Assert.Equal(2, report.RootElement.GetProperty("rounds").GetArrayLength());
+        Assert.Equal(24, report.RootElement.GetProperty("frames").GetInt32());
+
+        var image = CliProcess.Run("bench", "--weights", Fixtures.ShapesModel, "--source", Fixtures.SampleImage("val-00000.jpg"), "--rounds", "2");
+        Assert.Equal(1, image.ExitCode);
+        Assert.Contains("--rounds applies to a video", image.StdErr);
     }
 
     [SkippableFact]

@@ -146,6 +146,37 @@ public class RunCommandTests
         Assert.Contains("--conf-thres", r.StdErr);
     }
 
+    /// <summary>
+    /// <c>--save-preset</c> (flag or config key) is the preset x264 records with: x264 writes its settings into the
+    /// stream, and only <c>ultrafast</c> has no CABAC.
+    /// </summary>
+    [SkippableFact]
+    public void TheRecordingUsesTheX264PresetAskedFor()
+    {
+        Media.Need("ffmpeg");
+        using var dir = new TempDirectory();
+        string clip = dir.File("short.mp4");
+        Media.Ffmpeg("-i", Clip, "-frames:v", "12", "-c", "copy", clip);
+        string config = dir.File("c.yaml");
+        File.WriteAllText(config, $"weights: {Weights}\nsource: {clip}\nimg-size: 160\nsave-preset: ultrafast\n");
+
+        var r = CliProcess.Run("run", "--config", config, "--save", dir.File("from-config.mp4"));
+        Assert.True(r.ExitCode == 0, r.All);
+        r = CliProcess.Run("run", "--config", config, "--save", dir.File("from-flag.mp4"), "--save-preset", "superfast");
+        Assert.True(r.ExitCode == 0, r.All);
+
+        Assert.Contains("cabac=0", X264Settings(dir.File("from-config.mp4")));
+        Assert.Contains("cabac=1", X264Settings(dir.File("from-flag.mp4")));
+    }
+
+    private static string X264Settings(string mp4)
+    {
+        string bytes = System.Text.Encoding.ASCII.GetString(File.ReadAllBytes(mp4));
+        int at = bytes.IndexOf("options: ", StringComparison.Ordinal);
+        Assert.True(at >= 0, $"{mp4}: x264's settings are not in the file");
+        return bytes[at..bytes.IndexOf('\0', at)];
+    }
+
     [SkippableFact]
     public void AFolderOfVideosAndImagesGivesOneOutputPerSourceAndLabelFiles()
     {
@@ -204,6 +235,31 @@ public class RunCommandTests
             Assert.Equal(expected.Keys.Order(), written);
             Assert.All(expected, e => Assert.Equal(e.Value, File.ReadAllLines(Path.Combine(dir.File("labels"), e.Key)).Length));
         }
+    }
+
+    /// <summary>
+    /// An ffmpeg that decodes nothing the way the program asks (another version's options, say) costs the file
+    /// nothing: OpenCV decodes it, every frame is processed, and the recording is still ffmpeg's H.264.
+    /// </summary>
+    [SkippableFact]
+    public void AnFfmpegThatWillNotDecodeLeavesTheFileToOpenCv()
+    {
+        Skip.If(OperatingSystem.IsWindows(), "the stand-in ffmpeg is a shell script");
+        Media.Need("ffmpeg", "ffprobe");
+        using var dir = new TempDirectory();
+        string input = dir.File("short.mp4"), output = dir.File("out.mp4"), json = dir.File("out.jsonl");
+        Media.Ffmpeg("-i", Clip, "-frames:v", "12", input); // re-encoded: 12 frames 40 ms apart (a copied cut keeps a reordered frame's gap)
+        // Refuses any command that writes a YUV4MPEG stream; runs everything else (the encoder) as the real ffmpeg.
+        string fake = dir.File("ffmpeg");
+        File.WriteAllText(fake, $"#!/bin/sh\ncase \"$*\" in *yuv4mpegpipe*) echo \"Unrecognized option\" >&2; exit 1;; esac\nexec {Media.Which("ffmpeg")} \"$@\"\n");
+        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(fake, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        File.CreateSymbolicLink(dir.File("ffprobe"), Media.Which("ffprobe")!);
+
+        var r = CliProcess.RunWithEnvironment(new Dictionary<string, string> { ["STREAM_ANALYZER_FFMPEG"] = fake },
+            "run", "--weights", Weights, "--source", input, "--img-size", "160", "--save", output, "--save-json", json);
+        Assert.True(r.ExitCode == 0, r.All);
+        Assert.Equal(12, File.ReadAllLines(json).Length);
+        Assert.Equal(("h264", 12L), Probe(output));
     }
 
     [SkippableFact]
