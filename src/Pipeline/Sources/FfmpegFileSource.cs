@@ -21,8 +21,10 @@ public sealed class FfmpegFileSource : IFrameSource
     private readonly BlockingCollection<double> _timestamps = new();
     private readonly Process _process;
     private readonly Stream _stdout;
+    private readonly StreamReader _stderr;
     private readonly Task _stderrReader;
     private Mat? _yuv;
+    private bool _disposed;
     private int _width, _height;
     private double _timeBaseMs = double.NaN;
     private long _read;
@@ -45,8 +47,9 @@ public sealed class FfmpegFileSource : IFrameSource
         FrameCount = probe.FrameCount;
         _process = decoder;
         _stdout = decoder.StandardOutput.BaseStream;
+        _stderr = decoder.StandardError;
         Ffmpeg.WidenPipe(_stdout);
-        _stderrReader = Task.Run(() => ReadTimestamps(decoder.StandardError));
+        _stderrReader = Task.Run(ReadTimestamps);
     }
 
     /// <summary>Whether a file whose video ffprobe describes as <paramref name="probe"/> can be read this way: 4:2:0 needs an even size.</summary>
@@ -88,8 +91,9 @@ public sealed class FfmpegFileSource : IFrameSource
         }
         image = new Mat();
         Cv2.CvtColor(_yuv!, image, ColorConversionCodes.YUV2BGR_I420);
-        // Its line is written as the frame is; a missing one (which ffmpeg should not do) falls back to the rate.
-        timestampMs = _timestamps.TryTake(out double pts, TimeSpan.FromSeconds(5)) ? pts : (Fps > 0 ? _read * 1000.0 / Fps : _read);
+        // Its line is written as the frame is (nothing else goes to that stream); should ffmpeg end without one, the
+        // frame is placed by the rate.
+        timestampMs = _timestamps.TryTake(out double pts, Timeout.Infinite) ? pts : (Fps > 0 ? _read * 1000.0 / Fps : _read);
         _read++;
         return true;
     }
@@ -97,7 +101,8 @@ public sealed class FfmpegFileSource : IFrameSource
     /// <summary>
     /// Starts ffmpeg decoding <paramref name="path"/>. Both outputs see every decoded frame once, in presentation order
     /// (passthrough: nothing duplicated or dropped); the second keeps the stream's own time base and is flushed frame
-    /// by frame.
+    /// by frame. ffmpeg logs nothing, so that its error stream carries only those lines (a log line could otherwise
+    /// land in the middle of one); a damaged file shows as frames missing, which the run reports.
     /// </summary>
     /// <exception cref="InvalidOperationException">ffmpeg is not installed.</exception>
     internal static Process StartDecoder(string path)
@@ -105,7 +110,7 @@ public sealed class FfmpegFileSource : IFrameSource
         string ffmpeg = Ffmpeg.FfmpegPath ?? throw new InvalidOperationException("ffmpeg is not installed");
         var process = Ffmpeg.Start(ffmpeg,
         [
-            "-hide_banner", "-loglevel", "error", "-nostdin", "-i", Path.GetFullPath(path), "-vsync", "passthrough",
+            "-hide_banner", "-loglevel", "quiet", "-nostdin", "-i", Path.GetFullPath(path), "-vsync", "passthrough",
             "-map", "0:v:0", "-pix_fmt", "yuv420p", "-f", "yuv4mpegpipe", "pipe:1",
             "-map", "0:v:0", "-enc_time_base", "-1", "-c:v", "wrapped_avframe", "-flush_packets", "1", "-f", "framecrc", "pipe:2",
         ]);
@@ -145,7 +150,9 @@ public sealed class FfmpegFileSource : IFrameSource
         }
     }
 
-    // "YUV4MPEG2 W640 H360 F25:1 Ip A1:1 C420jpeg ...": the size and the chroma layout.
+    // "YUV4MPEG2 W640 H360 F25:1 Ip A1:1 C420jpeg ...": the size and the chroma layout. Frames in full range
+    // ("XCOLORRANGE=FULL", which a newer ffmpeg may pass through) are left to OpenCV: the conversion here is for
+    // limited range, as ffmpeg's conversion to yuv420p gives.
     private bool ReadHeader()
     {
         string? header = ReadLine();
@@ -157,6 +164,7 @@ public sealed class FfmpegFileSource : IFrameSource
             if (token[0] == 'W') _ = int.TryParse(token.AsSpan(1), NumberStyles.None, CultureInfo.InvariantCulture, out width);
             else if (token[0] == 'H') _ = int.TryParse(token.AsSpan(1), NumberStyles.None, CultureInfo.InvariantCulture, out height);
             else if (token[0] == 'C') chroma = token[1..];
+            else if (token == "XCOLORRANGE=FULL") chroma = "full range";
         }
         if (width <= 0 || height <= 0 || width % 2 != 0 || height % 2 != 0 || !chroma.StartsWith("420", StringComparison.Ordinal))
             throw new IOException($"{Name}: ffmpeg delivered an unexpected stream ({header})");
@@ -205,11 +213,11 @@ public sealed class FfmpegFileSource : IFrameSource
 
     // framecrc lines: "#tb 0: 1/12800" once, then "0, dts, pts, duration, size, checksum" per frame. Anything else
     // is ffmpeg complaining about a damaged file, which the run reports in its own words (frames missing).
-    private void ReadTimestamps(StreamReader stderr)
+    private void ReadTimestamps()
     {
         try
         {
-            while (stderr.ReadLine() is { } line)
+            while (_stderr.ReadLine() is { } line)
             {
                 if (line.StartsWith("#tb 0:", StringComparison.Ordinal))
                 {
@@ -243,8 +251,13 @@ public sealed class FfmpegFileSource : IFrameSource
     /// <inheritdoc/>
     public void Dispose()
     {
+        if (_disposed) return;
+        _disposed = true;
         StopDecoder(_process);
+        // The reader ends with ffmpeg's stream; the pipes are ours to close (Process leaves streams it handed out open).
         _stderrReader.Wait(TimeSpan.FromSeconds(5));
+        _stdout.Dispose();
+        _stderr.Dispose();
         _yuv?.Dispose();
         _timestamps.Dispose();
     }

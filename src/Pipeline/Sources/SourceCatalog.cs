@@ -172,6 +172,7 @@ public static class SourceCatalog
     {
         if (!File.Exists(path)) throw new UserInputException($"{path}: no such file");
         if (Ffmpeg.FfmpegPath is null) return new VideoFileSource(path);
+        path = Path.GetFullPath(path); // never taken for an option by ffmpeg or ffprobe
         var decoder = FfmpegFileSource.StartDecoder(path);
         try
         {

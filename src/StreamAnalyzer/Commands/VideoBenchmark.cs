@@ -63,22 +63,27 @@ internal static class VideoBenchmark
                 File.Delete(Path.Combine(scratch, $"bench{round}.mp4"));
                 MeasureModel();
             }
-            // Each round against the model's rate measured before and after it; the median round is reported.
-            var ratios = endToEnd.Select((e, i) =>
+            // Each round against the model's rate measured before and after it; the round with the median share is
+            // reported, with the model's rate around it (over all rounds it is the model-only line's).
+            var around = endToEnd.Select((_, i) =>
             {
                 var adjacent = new BenchSamples();
                 adjacent.AddAll(modelRounds[i]);
                 adjacent.AddAll(modelRounds[i + 1]);
-                return e.Fps / (1000 / adjacent.Median);
+                return 1000 / adjacent.Median;
             }).ToArray();
-            double ratio = Median(ratios), fps = Median(endToEnd.Select(e => e.Fps).ToArray()), model = 1000 / modelOnly.Median;
+            var ratios = endToEnd.Select((e, i) => e.Fps / around[i]).ToArray();
+            int median = Enumerable.Range(0, rounds).OrderBy(i => ratios[i]).ElementAt((rounds - 1) / 2);
+            double ratio = ratios[median], fps = endToEnd[median].Fps, model = 1000 / modelOnly.Median;
             long processed = endToEnd.Sum(e => e.Frames);
             // Without ffmpeg the sink falls back to OpenCV's MPEG-4 Part 2 writer, which costs differently.
             bool h264 = Ffmpeg.FfmpegPath is not null;
             string encoder = h264 ? $"H.264 encode, x264 {EncoderPresets.Resolve(null)}" : "mp4v encode (OpenCV, no ffmpeg)";
-            string inRounds = rounds > 1 ? $" (median of {rounds} rounds)" : "";
+            string inRounds = rounds > 1
+                ? string.Create(CultureInfo.InvariantCulture, $" ({around[median]:0.0} fps around this run; the median of {rounds} rounds)")
+                : "";
             Console.WriteLine($"model only          {model.ToString("0.0", CultureInfo.InvariantCulture)} fps (forward {BenchCommand.Ms(modelOnly.Median)}, p95 {BenchCommand.Ms(modelOnly.P95)})");
-            Console.WriteLine($"end to end          {fps.ToString("0.0", CultureInfo.InvariantCulture)} fps{inRounds} over {processed} frames after {WarmUp} warm-up{(rounds > 1 ? " each" : "")} = {ratio:P0} of model-only " +
+            Console.WriteLine($"end to end          {fps.ToString("0.0", CultureInfo.InvariantCulture)} fps over {endToEnd[median].Frames} frames after {WarmUp} warm-up = {ratio:P0} of model-only{inRounds} " +
                 $"(decode, detect{(camEvery > 0 ? $", {explainer.Method.Name} at {explainer.Layers} every {camEvery}" : "")}, render, {encoder}; " +
                 $"{pipelineWorkers} worker(s))");
             if (rounds > 1)
@@ -89,7 +94,7 @@ internal static class VideoBenchmark
             report["model_only_fps"] = Math.Round(model, 1);
             report["end_to_end_fps"] = Math.Round(fps, 1);
             report["end_to_end_ratio"] = Math.Round(ratio, 3);
-            report["rounds"] = endToEnd.Zip(ratios, (e, r) => new { end_to_end_fps = Math.Round(e.Fps, 1), ratio = Math.Round(r, 3) }).ToArray();
+            report["rounds"] = endToEnd.Select((e, i) => new { end_to_end_fps = Math.Round(e.Fps, 1), model_only_fps = Math.Round(around[i], 1), ratio = Math.Round(ratios[i], 3) }).ToArray();
             report["frames"] = processed;
             report["cam_every"] = camEvery;
             report["encoder"] = h264 ? $"h264 (ffmpeg, x264 {EncoderPresets.Resolve(null)})" : "mp4v (OpenCV)";
@@ -154,12 +159,6 @@ internal static class VideoBenchmark
         clock.Stop();
         if (counted == 0) throw new UserInputException($"{path}: fewer than {WarmUp + 1} frames; the video benchmark needs more");
         return new PipelineRound(counted / clock.Elapsed.TotalSeconds, counted, done, rssAt500, pipeline.Workers);
-    }
-
-    private static double Median(double[] values)
-    {
-        var sorted = values.Order().ToArray();
-        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
     }
 
     private static OpenCvSharp.Mat FirstFrame(string path)
