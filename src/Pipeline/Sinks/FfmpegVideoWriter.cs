@@ -52,7 +52,8 @@ public sealed class FfmpegVideoWriter : IVideoWriter
             "-c:v", "libx264", "-preset", EncoderPresets.Resolve(preset), "-pix_fmt", "yuv420p", "-g", keyInterval.ToString(CultureInfo.InvariantCulture),
             "-flush_packets", "1",
         ]);
-        arguments.AddRange(Container(path));
+        // A full path: a relative one could start with '-' (an option to ffmpeg) or hold a ':' (a protocol).
+        arguments.AddRange(Container(System.IO.Path.GetFullPath(path)));
         _process = Ffmpeg.Start(ffmpeg, arguments);
         _stdin = _process.StandardInput.BaseStream;
         Ffmpeg.WidenPipe(_stdin);

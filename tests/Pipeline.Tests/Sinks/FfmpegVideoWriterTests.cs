@@ -114,6 +114,34 @@ public class FfmpegVideoWriterTests
         Assert.Contains(references, settings);
     }
 
+    /// <summary>
+    /// A relative name that starts with '-' or holds a ':' is a file like any other (ffmpeg took the first for an
+    /// option and the second for a protocol).
+    /// </summary>
+    [SkippableFact]
+    public void ARelativeNameWithADashOrAColonIsWritten()
+    {
+        if (Ffmpeg.FfmpegPath is null)
+        {
+            if (Fixtures.InCi) throw new InvalidOperationException("CI=true and ffmpeg is not installed");
+            throw new SkipException("ffmpeg is not installed");
+        }
+        string name = $"-a:b-{Guid.NewGuid():N}.mp4"; // relative to the current folder
+        try
+        {
+            using (var writer = new FfmpegVideoWriter(name, 64, 48, 25))
+            {
+                using var frame = Quadrants(64, 48);
+                for (int i = 0; i < 5; i++) writer.Write(frame, i * 40.0);
+            }
+            Assert.True(new FileInfo(name).Length > 0, $"{name} was not written");
+        }
+        finally
+        {
+            File.Delete(name);
+        }
+    }
+
     private static Mat Quadrants(int width, int height)
     {
         var frame = new Mat(height, width, MatType.CV_8UC3, Colours[3]);
