@@ -19,11 +19,7 @@ public class FfmpegVideoWriterTests
     [InlineData(97, 65)]
     public void EveryFrameIsWrittenAndItsColoursComeBack(int width, int height)
     {
-        if (Ffmpeg.FfmpegPath is null)
-        {
-            if (Fixtures.InCi) throw new InvalidOperationException("CI=true and ffmpeg is not installed");
-            throw new SkipException("ffmpeg is not installed");
-        }
+        Fixtures.NeedFfmpeg();
         using var folder = new TempDirectory();
         string path = Path.Combine(folder.Path, "colours.mp4");
         using (var writer = new FfmpegVideoWriter(path, width, height, 25))
@@ -62,11 +58,7 @@ public class FfmpegVideoWriterTests
     [InlineData("clip.avi", "avi")]
     public void TheContainerFollowsTheExtension(string name, string format)
     {
-        if (Ffmpeg.FfmpegPath is null || Ffmpeg.FfprobePath is null)
-        {
-            if (Fixtures.InCi) throw new InvalidOperationException("CI=true and ffmpeg is not installed");
-            throw new SkipException("ffmpeg is not installed");
-        }
+        Fixtures.NeedFfmpeg(ffprobe: true);
         using var folder = new TempDirectory();
         string path = Path.Combine(folder.Path, name);
         using (var writer = new FfmpegVideoWriter(path, 64, 48, 25))
@@ -74,7 +66,7 @@ public class FfmpegVideoWriterTests
             using var frame = Quadrants(64, 48);
             for (int i = 0; i < 5; i++) writer.Write(frame, i * 40.0);
         }
-        var probe = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo(Ffmpeg.FfprobePath,
+        var probe = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo(Ffmpeg.FfprobePath!,
             ["-v", "error", "-count_frames", "-show_entries", "format=format_name:stream=codec_name,nb_read_frames", "-of", "default=nw=1", path])
         { RedirectStandardOutput = true })!;
         string output = probe.StandardOutput.ReadToEnd();
@@ -94,11 +86,7 @@ public class FfmpegVideoWriterTests
     [InlineData("veryslow", "cabac=1", "ref=16 ")]
     public void TheFileIsEncodedWithThePresetAskedFor(string preset, string entropy, string references)
     {
-        if (Ffmpeg.FfmpegPath is null)
-        {
-            if (Fixtures.InCi) throw new InvalidOperationException("CI=true and ffmpeg is not installed");
-            throw new SkipException("ffmpeg is not installed");
-        }
+        Fixtures.NeedFfmpeg();
         using var folder = new TempDirectory();
         string path = Path.Combine(folder.Path, "preset.mp4");
         using (var writer = new FfmpegVideoWriter(path, 64, 48, 25, preset))
@@ -106,10 +94,7 @@ public class FfmpegVideoWriterTests
             using var frame = Quadrants(64, 48);
             for (int i = 0; i < 5; i++) writer.Write(frame, i * 40.0);
         }
-        string bytes = System.Text.Encoding.ASCII.GetString(File.ReadAllBytes(path));
-        int at = bytes.IndexOf("options: ", StringComparison.Ordinal);
-        Assert.True(at >= 0, "x264's settings are not in the file");
-        string settings = bytes[at..bytes.IndexOf('\0', at)];
+        string settings = X264Settings.Of(path);
         Assert.Contains(entropy, settings);
         Assert.Contains(references, settings);
     }
@@ -121,11 +106,7 @@ public class FfmpegVideoWriterTests
     [SkippableFact]
     public void ARelativeNameWithADashOrAColonIsWritten()
     {
-        if (Ffmpeg.FfmpegPath is null)
-        {
-            if (Fixtures.InCi) throw new InvalidOperationException("CI=true and ffmpeg is not installed");
-            throw new SkipException("ffmpeg is not installed");
-        }
+        Fixtures.NeedFfmpeg();
         string name = $"-a:b-{Guid.NewGuid():N}.mp4"; // relative to the current folder
         try
         {

@@ -22,7 +22,7 @@ public class FfmpegFileSourceTests
     [InlineData("vfr.mkv")]
     public void FramesTimesAndCountAreOpenCvsOnAVariableRateFile(string name)
     {
-        NeedFfmpeg();
+        Fixtures.NeedFfmpeg(ffprobe: true);
         using var folder = new TempDirectory();
         string clip = folder.File(name);
         RunFfmpeg("-i", Fixtures.DemoClip, "-t", "8", "-vf", "select='not(between(t,3,4.3))'", "-fps_mode", "vfr", "-c:v", "libx264", "-preset", "ultrafast", clip);
@@ -63,7 +63,7 @@ public class FfmpegFileSourceTests
     [SkippableFact]
     public void ARotatedVideoComesOutTurnedAsOpenCvTurnsIt()
     {
-        NeedFfmpeg();
+        Fixtures.NeedFfmpeg(ffprobe: true);
         using var folder = new TempDirectory();
         string clip = folder.File("rotated.mp4");
         RunFfmpeg("-i", Fixtures.DemoClip, "-frames:v", "10", "-c", "copy", "-metadata:s:v", "rotate=90", clip);
@@ -85,7 +85,7 @@ public class FfmpegFileSourceTests
     [SkippableFact]
     public void AnOddSizedVideoIsLeftToOpenCv()
     {
-        NeedFfmpeg();
+        Fixtures.NeedFfmpeg(ffprobe: true);
         using var folder = new TempDirectory();
         string odd = folder.File("odd.mp4");
         RunFfmpeg("-i", Fixtures.DemoClip, "-frames:v", "5", "-vf", "scale=321:239", "-c:v", "mpeg4", odd);
@@ -100,7 +100,7 @@ public class FfmpegFileSourceTests
     public void DisposingPartWayEndsItsFfmpeg()
     {
         Skip.IfNot(OperatingSystem.IsLinux(), "processes are looked up in /proc");
-        NeedFfmpeg();
+        Fixtures.NeedFfmpeg(ffprobe: true);
         using var folder = new TempDirectory();
         string clip = folder.File("stopped-part-way.mp4");
         File.Copy(Fixtures.DemoClip, clip);
@@ -150,13 +150,6 @@ public class FfmpegFileSourceTests
             }
         }
         return found;
-    }
-
-    private static void NeedFfmpeg()
-    {
-        if (Ffmpeg.FfmpegPath is not null && Ffmpeg.FfprobePath is not null) return;
-        if (Fixtures.InCi) throw new InvalidOperationException("CI=true and ffmpeg is not installed");
-        throw new SkipException("ffmpeg is not installed");
     }
 
     private static void RunFfmpeg(params string[] arguments)

@@ -22,6 +22,14 @@ public static class Fixtures
         throw new SkipException(reason);
     }
 
+    /// <summary>Skips (or fails under CI) when the system ffmpeg, and with <paramref name="ffprobe"/> ffprobe, is not installed.</summary>
+    public static void NeedFfmpeg(bool ffprobe = false)
+    {
+        if (StreamAnalyzer.Pipeline.Runtime.Ffmpeg.FfmpegPath is not null && (!ffprobe || StreamAnalyzer.Pipeline.Runtime.Ffmpeg.FfprobePath is not null)) return;
+        if (InCi) throw new InvalidOperationException("CI=true and ffmpeg is not installed");
+        throw new SkipException("ffmpeg is not installed");
+    }
+
     /// <summary>A file the repository ships (models/, samples/): always there, so tests that need only these never skip.</summary>
     public static string Shipped(params string[] relative)
     {
