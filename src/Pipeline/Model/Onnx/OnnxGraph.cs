@@ -138,8 +138,7 @@ internal sealed class OnnxGraph
         Conv2d conv => Conv2d(conv, x),
         BatchNorm2d bn => Op("BatchNormalization", [x, Weight(bn.weight!), Weight(bn.bias!), Weight(bn.running_mean!), Weight(bn.running_var!)],
             Float("epsilon", (float)bn.eps)),
-        MaxPool2d pool => Op("MaxPool", [x], Ints("kernel_shape", pool.kernel_size), Ints("strides", pool.stride ?? pool.kernel_size),
-            Ints("pads", [.. pool.padding ?? [0, 0], .. pool.padding ?? [0, 0]]), Int("ceil_mode", pool.ceil_mode ? 1 : 0)),
+        MaxPool2d pool => MaxPool(pool, x),
         Upsample up => Op("Resize", [x, "", Floats([4], [1, 1, (float)up.scale_factor[0], (float)up.scale_factor[1]])],
             Text("mode", "nearest"), Text("coordinate_transformation_mode", "asymmetric"), Text("nearest_mode", "floor")),
         SiLU => Silu(x),
@@ -152,6 +151,30 @@ internal sealed class OnnxGraph
         Sequential seq => seq.children().Aggregate(x, (y, child) => Module(child, y)),
         _ => throw new NotSupportedException($"{module.GetType().Name} has no ONNX form"),
     };
+
+    // Stride-1 "same" max-pools already written, per input and kernel size (SPP's 5, 9 and 13 all read one input).
+    private readonly Dictionary<string, SortedList<long, string>> _samePools = [];
+
+    // A k x k stride-1 "same" pool of a j x j one's output is the (j + k - 1) pool of their input, exactly: a maximum
+    // over maxima, and padding never wins. So SPP's 9 and 13 are written as 5 x 5 pools of the 5 and the 9, reading 25
+    // values per output instead of 81 and 169 (upstream's export and SPPF's cascade compute the same numbers).
+    private string MaxPool(MaxPool2d pool, string x)
+    {
+        long[] k = pool.kernel_size, stride = pool.stride ?? k, pad = pool.padding ?? [0, 0];
+        string Write(string input, long[] kernel, long[] strides, long[] pads) => Op("MaxPool", [input], Ints("kernel_shape", kernel),
+            Ints("strides", strides), Ints("pads", [.. pads, .. pads]), Int("ceil_mode", pool.ceil_mode ? 1 : 0));
+        bool same = k.Length == 2 && k[0] == k[1] && k[0] % 2 == 1 && stride.All(v => v == 1) && pad.All(v => v == k[0] / 2) && !pool.ceil_mode;
+        if (!same) return Write(x, k, stride, pad);
+        if (!_samePools.TryGetValue(x, out var done)) _samePools[x] = done = [];
+        if (!done.TryGetValue(k[0], out var y))
+        {
+            // The largest pool of this input already written that is smaller than this one, if any.
+            int i = done.Keys.Count(j => j < k[0]) - 1;
+            long rest = i < 0 ? k[0] : k[0] - done.Keys[i] + 1;
+            done[k[0]] = y = Write(i < 0 ? x : done.Values[i], [rest, rest], [1, 1], [rest / 2, rest / 2]);
+        }
+        return y;
+    }
 
     /// <summary>A convolution (with its bias, if any).</summary>
     public string Conv2d(Conv2d conv, string x) => Conv2d(conv, x, 0, conv.out_channels);
