@@ -26,24 +26,27 @@ public sealed class NatsCluster : IDisposable
         Media.Need("nats-server");
         // Bootstrapping is set-up, not what the tests check: a cluster that does not elect its meta leader in time (seen
         // once in CI, under load) is started again from nothing, on new ports, once.
+        string firstFailure = "";
         for (int attempt = 1; ; attempt++)
         {
-            _nodes = Configure(size, extraConfig, attempt);
+            _nodes = [];
             try
             {
+                _nodes = Configure(size, extraConfig, attempt);
                 for (int i = 0; i < _nodes.Length; i++) Start(i);
                 WaitUntilReady(TimeSpan.FromSeconds(attempt == 1 ? 45 : 60));
                 return;
             }
-            catch (InvalidOperationException e)
+            catch (Exception e)
             {
                 for (int i = 0; i < _nodes.Length; i++) Kill(i);
-                if (attempt > 1)
+                if (attempt > 1 || e is not InvalidOperationException)
                 {
                     Dispose();
-                    throw;
+                    if (firstFailure.Length == 0) throw;
+                    throw new InvalidOperationException($"{e.Message}\n(the first start had failed too: {firstFailure})", e);
                 }
-                Console.WriteLine($"NATS cluster of {size} not ready on the first start; starting it again:\n{e.Message}");
+                firstFailure = e.Message;
             }
         }
     }
@@ -126,10 +129,15 @@ public sealed class NatsCluster : IDisposable
     private static int[] FreePorts(int count)
     {
         var listeners = Enumerable.Range(0, count).Select(_ => new TcpListener(System.Net.IPAddress.Loopback, 0)).ToArray();
-        foreach (var l in listeners) l.Start();
-        int[] ports = listeners.Select(l => ((System.Net.IPEndPoint)l.LocalEndpoint).Port).ToArray();
-        foreach (var l in listeners) l.Stop();
-        return ports;
+        try
+        {
+            foreach (var l in listeners) l.Start();
+            return listeners.Select(l => ((System.Net.IPEndPoint)l.LocalEndpoint).Port).ToArray();
+        }
+        finally
+        {
+            foreach (var l in listeners) l.Stop();
+        }
     }
 
     public void Dispose()
