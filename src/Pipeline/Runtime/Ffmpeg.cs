@@ -31,6 +31,9 @@ public static class Ffmpeg
         return Process.Start(psi) ?? throw new InvalidOperationException($"{program} did not start");
     }
 
+    /// <summary>The reason <see cref="Probe"/> gives for a file ffprobe reads without error that holds no video (audio only).</summary>
+    public const string NoVideoStream = "no video stream";
+
     /// <summary>What ffprobe says of the first video stream of <paramref name="input"/>.</summary>
     /// <param name="input">A file or URL.</param>
     /// <param name="timeout">How long ffprobe may take (a stream that does not answer).</param>
@@ -57,7 +60,7 @@ public static class Ffmpeg
         if (p.ExitCode != 0 || !int.TryParse(fields.GetValueOrDefault("width"), CultureInfo.InvariantCulture, out int w)
             || !int.TryParse(fields.GetValueOrDefault("height"), CultureInfo.InvariantCulture, out int h))
         {
-            error = stderr.Result.Trim().Split('\n').LastOrDefault()?.Trim() is { Length: > 0 } reason ? reason : "no video stream";
+            error = stderr.Result.Trim().Split('\n').LastOrDefault()?.Trim() is { Length: > 0 } reason ? reason : NoVideoStream;
             return null;
         }
         error = "";

@@ -2,11 +2,16 @@ namespace StreamAnalyzer.Pipeline.Sinks;
 
 /// <summary>
 /// Where <c>--save</c> puts each source's output: with one video source and a video file name, that file; otherwise
-/// <c>--save</c> is a folder holding <c>&lt;source name&gt;.mp4</c> per video and the annotated copy per image.
+/// <c>--save</c> is a folder holding <c>&lt;source name&gt;.mp4</c> per video and the annotated copy per image. A name
+/// ending in another video container's extension (.webm, .ts, ...) is refused.
 /// </summary>
 public static class OutputPaths
 {
     private static readonly string[] VideoOutputExtensions = [".mp4", ".mkv", ".mov", ".avi"];
+
+    // Names users give a video they expect as a file, in a container this program does not write: refused rather than
+    // taken for a folder name.
+    private static readonly string[] OtherVideoExtensions = [".webm", ".m4v", ".ts", ".mts", ".m2ts", ".mpg", ".mpeg", ".flv", ".wmv", ".ogv", ".3gp", ".gif"];
 
     /// <summary>The output path of every source.</summary>
     /// <param name="save">The <c>--save</c> value.</param>
@@ -15,7 +20,10 @@ public static class OutputPaths
     /// <param name="shortNames">File names (without extension) to use, e.g. <see cref="Sources.SourceCatalog.ShortNames"/>; by default the file stem or <c>streamN</c>.</param>
     public static IReadOnlyList<string> Plan(string save, IReadOnlyList<string> sourceNames, Func<int, bool> isImage, IReadOnlyList<string>? shortNames = null)
     {
-        bool saveIsVideoFile = VideoOutputExtensions.Contains(Path.GetExtension(save), StringComparer.OrdinalIgnoreCase);
+        string extension = Path.GetExtension(save);
+        if (OtherVideoExtensions.Contains(extension, StringComparer.OrdinalIgnoreCase))
+            throw new Runtime.UserInputException($"--save {save}: {extension} files are not written; name an .mp4, .mkv, .mov or .avi file, or a folder");
+        bool saveIsVideoFile = VideoOutputExtensions.Contains(extension, StringComparer.OrdinalIgnoreCase);
         if (sourceNames.Count == 1 && saveIsVideoFile && !isImage(0)) return [save];
         if (saveIsVideoFile)
             throw new Runtime.UserInputException($"--save {save}: {sourceNames.Count} sources need a folder (one output per source), not a file");

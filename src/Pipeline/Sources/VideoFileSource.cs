@@ -19,6 +19,9 @@ public sealed class VideoFileSource : IFrameSource
         if (!_capture.IsOpened())
         {
             _capture.Dispose();
+            // ffprobe tells a file without video (music, a voice memo) from a damaged one, where it is installed.
+            if (Ffmpeg.Probe(path, TimeSpan.FromSeconds(10), out string why) is null && why == Ffmpeg.NoVideoStream)
+                throw new UserInputException($"{path}: holds no video stream (audio only?)");
             throw new UserInputException($"{path}: cannot open as a video (damaged, truncated before its index, or an unsupported format)");
         }
         // The rate frames are laid on: ffprobe's base rate where it can tell (OpenCV reports the average, which is

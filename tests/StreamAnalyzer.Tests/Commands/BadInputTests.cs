@@ -67,6 +67,23 @@ public class BadInputTests
     }
 
     [Fact]
+    public void AnAudioOnlyFileIsNamedAsHoldingNoVideoWhileTheOthersRun()
+    {
+        using var dir = new TempDirectory();
+        string input = Directory.CreateDirectory(dir.File("in")).FullName;
+        Media.Ffmpeg("-f", "lavfi", "-i", "sine=frequency=440:duration=1", "-c:a", "aac", Path.Combine(input, "a-song.mp4"));
+        File.WriteAllText(Path.Combine(input, "b-notes.mp4"), "not a video");
+        File.Copy(Fixtures.SampleImage("val-00006.jpg"), Path.Combine(input, "c-good.jpg"));
+
+        var r = CliProcess.Run("run", "--weights", Weights, "--source", input, "--img-size", "160", "--save-json", dir.File("out.jsonl"));
+
+        Assert.Equal(1, r.ExitCode);
+        Assert.Contains(Errors(r), l => l.Contains("a-song.mp4: holds no video stream (audio only?)"));
+        Assert.Contains(Errors(r), l => l.Contains("b-notes.mp4: cannot open as a video"));
+        Assert.Single(JsonLines(dir.File("out.jsonl")));
+    }
+
+    [Fact]
     public void ATruncatedVideoIsProcessedUpToWhereItEndsAndReportedAsTruncated()
     {
         using var dir = new TempDirectory();
@@ -202,6 +219,20 @@ public class BadInputTests
         r = CliProcess.Run("run", "--weights", Weights, "--source", Fixtures.DemoClip, "--img-size", "160", "--vid-stride", "30", "--save-json", dir.Path);
         Assert.True(r.ExitCode == 0, r.All);
         Assert.Equal(10, File.ReadAllLines(dir.File("shapes-demo.jsonl")).Length);
+    }
+
+    [Theory]
+    [InlineData("out.webm")]
+    [InlineData("o/clip.TS")]
+    public void ARecordingNamedInAContainerThatIsNotWrittenIsRefusedNotMadeAFolder(string name)
+    {
+        using var dir = new TempDirectory();
+        string save = dir.File(name);
+        var r = CliProcess.Run("run", "--weights", Weights, "--source", Fixtures.DemoClip, "--img-size", "160", "--save", save, "--save-json", dir.File("j.jsonl"));
+        Assert.Equal(1, r.ExitCode);
+        Assert.Equal([$"error: --save {save}: {Path.GetExtension(name)} files are not written; name an .mp4, .mkv, .mov or .avi file, or a folder"], Errors(r));
+        Assert.False(Directory.Exists(save) || File.Exists(save), "nothing is made under that name");
+        Assert.False(File.Exists(dir.File("j.jsonl")), "no empty JSON lines file is left behind");
     }
 
     [Fact]
