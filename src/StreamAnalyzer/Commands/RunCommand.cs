@@ -145,7 +145,7 @@ internal static class RunCommand
         plan = plan with { Perturbation = plan.Perturbation with { Cancellation = stop.Token } };
         using var session = AnalysisSession.Open(plan, Log);
         DetectionOptions.NoteImageSize(session.Detector);
-        if (session.Video is not null && Enumerable.Range(0, session.Sources.Count).Any(i => !session.IsImage(i))) Console.Error.WriteLine(VideoEncoders.Notice);
+        if (session.Video is not null && Enumerable.Range(0, session.Sources.Count).Any(i => !session.IsImage(i))) Console.Error.WriteLine(VideoEncoders.Notice(plan.Save));
         bool closedByWindow = false;
         if (viewImg)
         {

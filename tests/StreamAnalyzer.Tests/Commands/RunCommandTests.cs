@@ -23,6 +23,20 @@ public class RunCommandTests
         return (fields["codec_name"], long.Parse(fields["nb_read_frames"]));
     }
 
+    [SkippableTheory]
+    [InlineData("out.mkv", "video output: H.264 in Matroska through")]
+    [InlineData("out.avi", "video output: H.264 in AVI through")]
+    [InlineData("out.mov", "video output: H.264 QuickTime through")]
+    public void TheVideoOutputNoticeNamesTheContainerTheFileGets(string name, string notice)
+    {
+        Media.Need("ffmpeg");
+        using var dir = new TempDirectory();
+        var r = CliProcess.Run("run", "--weights", Weights, "--source", Clip, "--img-size", "160", "--duration", "1", "--save", dir.File(name));
+        Assert.True(r.ExitCode == 0, r.All);
+        Assert.Contains(notice, r.StdErr);
+        Assert.DoesNotContain("H.264 MP4", r.StdErr);
+    }
+
     [SkippableFact]
     public void TheDemoClipGivesAnH264VideoOfEveryFrameAndOneJsonLinePerFrameThatMatchesTheGroundTruth()
     {
