@@ -29,13 +29,7 @@ public static class Media
     public static void Ffmpeg(params string[] args)
     {
         Need("ffmpeg");
-        var psi = new ProcessStartInfo("ffmpeg") { RedirectStandardError = true, RedirectStandardOutput = true, RedirectStandardInput = true };
-        foreach (var a in new[] { "-v", "error", "-y" }.Concat(args)) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        p.StandardInput.Close();
-        string err = p.StandardError.ReadToEnd();
-        p.WaitForExit();
-        Assert.True(p.ExitCode == 0, $"ffmpeg {string.Join(' ', args)}: {err}");
+        Fixtures.RunFfmpeg(args);
     }
 
     /// <summary>Decodes every frame of <paramref name="video"/> with ffprobe.</summary>

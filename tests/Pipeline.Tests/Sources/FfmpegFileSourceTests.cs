@@ -25,7 +25,7 @@ public class FfmpegFileSourceTests
         Fixtures.NeedFfmpeg(ffprobe: true);
         using var folder = new TempDirectory();
         string clip = folder.File(name);
-        RunFfmpeg("-i", Fixtures.DemoClip, "-t", "8", "-vf", "select='not(between(t,3,4.3))'", "-fps_mode", "vfr", "-c:v", "libx264", "-preset", "ultrafast", clip);
+        Fixtures.RunFfmpeg("-i", Fixtures.DemoClip, "-t", "8", "-vf", "select='not(between(t,3,4.3))'", "-fps_mode", "vfr", "-c:v", "libx264", "-preset", "ultrafast", clip);
 
         using var ours = SourceCatalog.OpenVideoFile(clip);
         Assert.IsType<FfmpegFileSource>(ours);
@@ -66,7 +66,7 @@ public class FfmpegFileSourceTests
         Fixtures.NeedFfmpeg(ffprobe: true);
         using var folder = new TempDirectory();
         string clip = folder.File("rotated.mp4");
-        RunFfmpeg("-i", Fixtures.DemoClip, "-frames:v", "10", "-c", "copy", "-metadata:s:v", "rotate=90", clip);
+        Fixtures.RunFfmpeg("-i", Fixtures.DemoClip, "-frames:v", "10", "-c", "copy", "-metadata:s:v", "rotate=90", clip);
 
         using var ours = SourceCatalog.OpenVideoFile(clip);
         using var opencv = new VideoFileSource(clip);
@@ -88,7 +88,7 @@ public class FfmpegFileSourceTests
         Fixtures.NeedFfmpeg(ffprobe: true);
         using var folder = new TempDirectory();
         string odd = folder.File("odd.mp4");
-        RunFfmpeg("-i", Fixtures.DemoClip, "-frames:v", "5", "-vf", "scale=321:239", "-c:v", "mpeg4", odd);
+        Fixtures.RunFfmpeg("-i", Fixtures.DemoClip, "-frames:v", "5", "-vf", "scale=321:239", "-c:v", "mpeg4", odd);
         using var source = SourceCatalog.OpenVideoFile(odd);
         Assert.IsType<VideoFileSource>(source);
         Assert.True(source.TryRead(out var frame, out _));
@@ -150,16 +150,5 @@ public class FfmpegFileSourceTests
             }
         }
         return found;
-    }
-
-    private static void RunFfmpeg(params string[] arguments)
-    {
-        var psi = new ProcessStartInfo(Ffmpeg.FfmpegPath!) { RedirectStandardError = true, RedirectStandardInput = true };
-        foreach (var a in new[] { "-v", "error", "-y" }.Concat(arguments)) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        p.StandardInput.Close();
-        string error = p.StandardError.ReadToEnd();
-        p.WaitForExit();
-        Assert.True(p.ExitCode == 0, $"ffmpeg {string.Join(' ', arguments)}: {error}");
     }
 }

@@ -30,6 +30,23 @@ public static class Fixtures
         throw new SkipException("ffmpeg is not installed");
     }
 
+    /// <summary>Runs the system ffmpeg quietly (<c>-v error -y</c>); fails the test with ffmpeg's message if it fails.</summary>
+    public static void RunFfmpeg(params string[] arguments)
+    {
+        var psi = new System.Diagnostics.ProcessStartInfo(StreamAnalyzer.Pipeline.Runtime.Ffmpeg.FfmpegPath ?? "ffmpeg")
+        {
+            RedirectStandardError = true, RedirectStandardOutput = true, RedirectStandardInput = true,
+        };
+        foreach (var a in new[] { "-v", "error", "-y" }.Concat(arguments)) psi.ArgumentList.Add(a);
+        using var p = System.Diagnostics.Process.Start(psi)!;
+        p.StandardInput.Close();
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        string error = p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        stdout.Wait();
+        Assert.True(p.ExitCode == 0, $"ffmpeg {string.Join(' ', arguments)}: {error}");
+    }
+
     /// <summary>A file the repository ships (models/, samples/): always there, so tests that need only these never skip.</summary>
     public static string Shipped(params string[] relative)
     {
