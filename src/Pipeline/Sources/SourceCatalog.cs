@@ -174,9 +174,12 @@ public static class SourceCatalog
         if (Ffmpeg.FfmpegPath is null) return new VideoFileSource(path);
         path = Path.GetFullPath(path); // never taken for an option by ffmpeg or ffprobe
         var decoder = FfmpegFileSource.StartDecoder(path);
+        VideoStreamInfo? probe = null;
+        string error = "";
         try
         {
-            if (Ffmpeg.Probe(path, TimeSpan.FromSeconds(10), out _) is { } probe && FfmpegFileSource.CanRead(probe))
+            probe = Ffmpeg.Probe(path, TimeSpan.FromSeconds(10), out error);
+            if (probe is not null && FfmpegFileSource.CanRead(probe))
             {
                 var source = new FfmpegFileSource(path, probe, decoder);
                 decoder = null;
@@ -188,7 +191,8 @@ public static class SourceCatalog
         {
             if (decoder is not null) FfmpegFileSource.StopDecoder(decoder);
         }
-        return new VideoFileSource(path);
+        // OpenCV reads it; ffprobe's answer goes along so that it is not asked again.
+        return new VideoFileSource(path, (probe, error));
     }
 
     /// <summary>
