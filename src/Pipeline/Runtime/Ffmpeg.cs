@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 
@@ -39,7 +40,29 @@ public static class Ffmpeg
     /// <param name="timeout">How long ffprobe may take (a stream that does not answer).</param>
     /// <param name="error">Why nothing was found (empty on success).</param>
     /// <returns>The stream, or null when ffprobe is missing, timed out or found no video stream; <paramref name="error"/> then says why.</returns>
+    /// <remarks>
+    /// A local file's answer is kept while its size and modification time stay the same: a run asks once to count
+    /// the frames for its progress bar and again when it opens the file.
+    /// </remarks>
     public static VideoStreamInfo? Probe(string input, TimeSpan timeout, out string error)
+    {
+        var file = new FileInfo(input);
+        if (!file.Exists) return ProbeNow(input, timeout, out error);
+        var key = (file.FullName, file.Length, file.LastWriteTimeUtc);
+        if (!Probed.TryGetValue(key, out var answer))
+        {
+            var info = ProbeNow(file.FullName, timeout, out string why);
+            answer = (info, why);
+            // A timeout says nothing lasting about the file.
+            if (!why.StartsWith("no answer", StringComparison.Ordinal)) Probed[key] = answer;
+        }
+        error = answer.Error;
+        return answer.Info;
+    }
+
+    private static readonly ConcurrentDictionary<(string Path, long Length, DateTime Written), (VideoStreamInfo? Info, string Error)> Probed = new();
+
+    private static VideoStreamInfo? ProbeNow(string input, TimeSpan timeout, out string error)
     {
         error = "ffprobe is not installed";
         if (FfprobePath is not { } ffprobe) return null;

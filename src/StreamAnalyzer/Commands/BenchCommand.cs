@@ -38,8 +38,8 @@ internal static class BenchCommand
         var onnx = new Option<FileInfo?>("--compare-onnx") { Description = "also time this ONNX file (e.g. exported by upstream code) on ONNX Runtime, same input and threads" };
         var rounds = new Option<int>("--rounds")
         {
-            Description = "on a video: pipeline runs, each set against the model alone measured before and after it; the median is reported (the host's speed drifts)",
-            DefaultValueFactory = _ => 1,
+            Description = "on a video: pipeline runs, each set against the model alone measured before and after it; the median is reported (the host's speed drifts, and the first run carries .NET's warm-up)",
+            DefaultValueFactory = _ => 3,
         }.AtLeast(1);
         var workers = CommonOptions.Workers();
         var json = new Option<FileInfo?>("--json") { Description = "write the results as JSON to this file" };
@@ -63,7 +63,7 @@ internal static class BenchCommand
                 Backend: p.GetValue(backend));
             bool video = SourceCatalog.VideoExtensions.Contains(Path.GetExtension(src));
             if (video && p.GetValue(batch) > 1) throw new UserInputException("--batch applies to an image (copies of it per forward pass), not to a video");
-            if (!video && p.GetValue(rounds) > 1) throw new UserInputException("--rounds applies to a video (pipeline runs), not to an image");
+            if (!video && p.GetResult(rounds) is { Implicit: false } && p.GetValue(rounds) > 1) throw new UserInputException("--rounds applies to a video (pipeline runs), not to an image");
             using var detector = Detector.Load(p.GetValue(weights)!.FullName, options);
             var explainer = new CamExplainer(detector.Model, CamMethod.Parse(p.GetValue(method)!), new ClassLogitTarget(),
                 LayerSelection.Parse(p.GetValue(layers)!, detector.Model));

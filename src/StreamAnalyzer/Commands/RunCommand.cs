@@ -110,6 +110,11 @@ internal static class RunCommand
                 Perturbation = new PerturbationOptions(p.GetValue(seed), p.GetValue(samples), p.GetValue(perturbationBatch)).Validated(),
                 FaithfulnessSteps = p.GetValue(camFaithfulness) ? FaithfulnessEvaluator.CheapSteps : 0,
             };
+            // Options that shape an output nobody asked for are said to be ignored, not dropped silently.
+            bool Given(Option option) => p.GetResult(option) is { Implicit: false };
+            if (plan.Save is null && Given(savePreset)) Console.Error.WriteLine("note: --save-preset sets the encoder of --save videos; ignored without --save");
+            if (plan.Save is null && Given(saveHeatmap)) Console.Error.WriteLine("note: --save-heatmap applies to --save outputs; ignored without --save");
+            if (plan.SaveTxt is null && plan.SaveConf) Console.Error.WriteLine("note: --save-conf adds confidences to --save-txt files; ignored without --save-txt");
             var serving = p.GetResult(serve) is null ? null : WebView.ServeOptions.Parse(p.GetValue(serve),
                 p.GetValue(serveToken) ?? Environment.GetEnvironmentVariable(WebView.ServeOptions.TokenVariable));
             return await ExecuteAsync(plan, p.GetValue(viewImg), serving, p.GetValue(duration));

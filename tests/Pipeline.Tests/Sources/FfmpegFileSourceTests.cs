@@ -95,6 +95,32 @@ public class FfmpegFileSourceTests
         using (frame) Assert.Equal(new Size(321, 239), frame.Size());
     }
 
+    /// <summary>
+    /// ffprobe's answer for a file is kept only while the file stays the same: a file written again (a recording
+    /// replaced under the same name) is probed again, and opened at its new size and length.
+    /// </summary>
+    [SkippableFact]
+    public void AFileWrittenAgainIsProbedAgain()
+    {
+        Fixtures.NeedFfmpeg(ffprobe: true);
+        using var folder = new TempDirectory();
+        string clip = folder.File("replaced.mp4");
+        Fixtures.RunFfmpeg("-i", Fixtures.DemoClip, "-frames:v", "12", "-c", "copy", clip);
+        Assert.Equal((640, 360, 12L), Described(clip));
+        Assert.Equal((640, 360, 12L), Described(clip));
+
+        File.Delete(clip);
+        Fixtures.RunFfmpeg("-i", Fixtures.DemoClip, "-frames:v", "7", "-vf", "scale=320:180", "-c:v", "libx264", "-preset", "ultrafast", clip);
+        Assert.Equal((320, 180, 7L), Described(clip));
+        using var source = SourceCatalog.OpenVideoFile(clip);
+        Assert.Equal(7, source.FrameCount);
+        Assert.True(source.TryRead(out var frame, out _));
+        using (frame) Assert.Equal(new Size(320, 180), frame.Size());
+
+        static (int, int, long?) Described(string path) =>
+            Ffmpeg.Probe(path, TimeSpan.FromSeconds(10), out string error) is { } info ? (info.Width, info.Height, info.FrameCount) : throw new InvalidOperationException(error);
+    }
+
     /// <summary>Stopping part-way (a run ended early), or before the first frame, leaves no ffmpeg behind.</summary>
     [SkippableFact]
     public void DisposingPartWayEndsItsFfmpeg()

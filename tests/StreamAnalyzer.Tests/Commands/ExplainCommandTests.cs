@@ -118,7 +118,9 @@ public class BenchCommandTests
             "--img-size", "320", "--frames", "12", "--cam-every", "2");
         Assert.True(r.ExitCode == 0, r.All);
         Assert.Matches(@"model only\s+\d+\.\d fps", r.StdOut);
-        Assert.Matches(@"end to end\s+\d+\.\d fps over 12 frames after 10 warm-up = \d+ % of model-only \(decode, detect, gradcam at auto every 2, render, H.264 encode, x264 \w+; \d+ worker\(s\)\)", r.StdOut);
+        // Three rounds unless --rounds says otherwise: the median one is reported, all are listed.
+        Assert.Matches(@"end to end\s+\d+\.\d fps over 12 frames after 10 warm-up = \d+ % of model-only \(\d+\.\d fps around this run; the median of 3 rounds\) \(decode, detect, gradcam at auto every 2, render, H.264 encode, x264 \w+; \d+ worker\(s\)\)", r.StdOut);
+        Assert.Matches(@"rounds\s+\d+\.\d fps = \d+ %, \d+\.\d fps = \d+ %, \d+\.\d fps = \d+ %\n", r.StdOut);
         foreach (var stage in new[] { "forward", "explain", "render", "write", "latency" })
             Assert.Matches($@"\n  {stage}\s+\d+\.\d\s+\d+\.\d", r.StdOut);
     }

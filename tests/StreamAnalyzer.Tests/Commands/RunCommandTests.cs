@@ -162,7 +162,7 @@ public class RunCommandTests
 
     /// <summary>
     /// <c>--save-preset</c> (flag or config key) is the preset x264 records with: x264 writes its settings into the
-    /// stream, and only <c>ultrafast</c> has no CABAC.
+    /// stream, and only <c>ultrafast</c> has no CABAC. Without <c>--save</c> it is said to be ignored.
     /// </summary>
     [SkippableFact]
     public void TheRecordingUsesTheX264PresetAskedFor()
@@ -181,6 +181,16 @@ public class RunCommandTests
 
         Assert.Contains("cabac=0", X264Settings.Of(dir.File("from-config.mp4")));
         Assert.Contains("cabac=1", X264Settings.Of(dir.File("from-flag.mp4")));
+
+        // Without a video to record, the preset (and the other recording options) are said to be ignored.
+        r = CliProcess.Run("run", "--config", config, "--save-json", dir.File("only.jsonl"), "--save-heatmap", "false", "--save-conf");
+        Assert.True(r.ExitCode == 0, r.All);
+        Assert.Contains("note: --save-preset sets the encoder of --save videos; ignored without --save", r.StdErr);
+        Assert.Contains("note: --save-heatmap applies to --save outputs; ignored without --save", r.StdErr);
+        Assert.Contains("note: --save-conf adds confidences to --save-txt files; ignored without --save-txt", r.StdErr);
+        r = CliProcess.Run("run", "--weights", Weights, "--source", clip, "--img-size", "160", "--save-json", dir.File("plain.jsonl"));
+        Assert.True(r.ExitCode == 0, r.All);
+        Assert.DoesNotContain("ignored without", r.StdErr);
     }
 
     [SkippableFact]
