@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
-using System.Text;
 using OpenCvSharp;
 using StreamAnalyzer.Pipeline.Runtime;
 
@@ -23,9 +22,8 @@ public sealed class FfmpegFileSource : IFrameSource
     private readonly Stream _stdout;
     private readonly StreamReader _stderr;
     private readonly Task _stderrReader;
-    private Mat? _yuv;
+    private readonly Yuv4MpegReader _frames;
     private bool _disposed;
-    private int _width, _height;
     private double _timeBaseMs = double.NaN;
     private long _read;
     private bool _ended;
@@ -49,6 +47,7 @@ public sealed class FfmpegFileSource : IFrameSource
         _stdout = decoder.StandardOutput.BaseStream;
         _stderr = decoder.StandardError;
         Ffmpeg.WidenPipe(_stdout);
+        _frames = new Yuv4MpegReader(_stdout, path);
         _stderrReader = Task.Run(ReadTimestamps);
     }
 
@@ -78,7 +77,7 @@ public sealed class FfmpegFileSource : IFrameSource
         if (_ended) return false;
         try
         {
-            if (!Started() || !ReadFrame())
+            if (!_frames.TryRead(out image))
             {
                 _ended = true;
                 return false;
@@ -89,8 +88,6 @@ public sealed class FfmpegFileSource : IFrameSource
             _ended = true;
             return false;
         }
-        image = new Mat();
-        Cv2.CvtColor(_yuv!, image, ColorConversionCodes.YUV2BGR_I420);
         // Its line is written as the frame is (nothing else goes to that stream); should ffmpeg end without one, the
         // frame is placed by the rate.
         timestampMs = _timestamps.TryTake(out double pts, Timeout.Infinite) ? pts : (Fps > 0 ? _read * 1000.0 / Fps : _read);
@@ -139,76 +136,14 @@ public sealed class FfmpegFileSource : IFrameSource
     /// </summary>
     internal bool Started()
     {
-        if (_yuv is not null) return true;
         try
         {
-            return ReadHeader();
+            return _frames.Started();
         }
         catch (IOException)
         {
             return false;
         }
-    }
-
-    // "YUV4MPEG2 W640 H360 F25:1 Ip A1:1 C420jpeg ...": the size and the chroma layout. Frames in full range
-    // ("XCOLORRANGE=FULL", which a newer ffmpeg may pass through) are left to OpenCV: the conversion here is for
-    // limited range, as ffmpeg's conversion to yuv420p gives.
-    private bool ReadHeader()
-    {
-        string? header = ReadLine();
-        if (header is null || !header.StartsWith("YUV4MPEG2 ", StringComparison.Ordinal)) return false;
-        int width = 0, height = 0;
-        string chroma = "420";
-        foreach (var token in header.Split(' ', StringSplitOptions.RemoveEmptyEntries).Skip(1))
-        {
-            if (token[0] == 'W') _ = int.TryParse(token.AsSpan(1), NumberStyles.None, CultureInfo.InvariantCulture, out width);
-            else if (token[0] == 'H') _ = int.TryParse(token.AsSpan(1), NumberStyles.None, CultureInfo.InvariantCulture, out height);
-            else if (token[0] == 'C') chroma = token[1..];
-            else if (token == "XCOLORRANGE=FULL") chroma = "full range";
-        }
-        if (width <= 0 || height <= 0 || width % 2 != 0 || height % 2 != 0 || !chroma.StartsWith("420", StringComparison.Ordinal))
-            throw new IOException($"{Name}: ffmpeg delivered an unexpected stream ({header})");
-        (_width, _height) = (width, height);
-        _yuv = new Mat(height * 3 / 2, width, MatType.CV_8UC1);
-        return true;
-    }
-
-    private unsafe bool ReadFrame()
-    {
-        // "FRAME" (six bytes with its newline; parameters, which ffmpeg does not write, up to a newline), then the Y, U
-        // and V planes.
-        Span<byte> marker = stackalloc byte[6];
-        if (!ReadExactly(marker)) return false;
-        if (!marker[..5].SequenceEqual("FRAME"u8)) throw new IOException($"{Name}: ffmpeg's frame stream lost its place");
-        if (marker[5] != '\n' && ReadLine() is null) return false;
-        var planes = new Span<byte>((void*)_yuv!.Data, _width * _height * 3 / 2);
-        return ReadExactly(planes);
-    }
-
-    private bool ReadExactly(Span<byte> into)
-    {
-        int read = 0;
-        while (read < into.Length)
-        {
-            int n = _stdout.Read(into[read..]);
-            if (n == 0) return false;
-            read += n;
-        }
-        return true;
-    }
-
-    // A header line, read bytewise (a frame's is six bytes); null at the end of the stream.
-    private string? ReadLine()
-    {
-        Span<byte> line = stackalloc byte[512];
-        for (int length = 0; length < line.Length; length++)
-        {
-            int b = _stdout.ReadByte();
-            if (b < 0) return null;
-            if (b == '\n') return Encoding.ASCII.GetString(line[..length]);
-            line[length] = (byte)b;
-        }
-        throw new IOException($"{Name}: ffmpeg's frame stream has no header line");
     }
 
     // framecrc lines: "#tb 0: 1/12800" once, then "0, dts, pts, duration, size, checksum" per frame. Anything else
@@ -258,7 +193,7 @@ public sealed class FfmpegFileSource : IFrameSource
         _stderrReader.Wait(TimeSpan.FromSeconds(5));
         _stdout.Dispose();
         _stderr.Dispose();
-        _yuv?.Dispose();
+        _frames.Dispose();
         _timestamps.Dispose();
     }
 }

@@ -5,9 +5,11 @@ using StreamAnalyzer.Pipeline.Runtime;
 namespace StreamAnalyzer.Pipeline.Sources;
 
 /// <summary>
-/// A network stream (rtsp, rtmp, http(s), ...) decoded by the system ffmpeg into raw BGR frames on a pipe. The size
-/// and rate come from ffprobe, which must answer within the open timeout. A watchdog ends the stream when no frame
-/// arrives for the stall timeout, so the caller can reconnect.
+/// A network stream (rtsp, rtmp, http(s), ...) decoded by the system ffmpeg: 4:2:0 frames in a YUV4MPEG stream on a
+/// pipe, turned into BGR by OpenCV, as <see cref="FfmpegFileSource"/> reads files (half the bytes of BGR on the pipe,
+/// and ffmpeg's conversion to BGR cost more CPU than OpenCV's). A stream of an odd size, which 4:2:0 cannot carry
+/// whole, comes as BGR. The rate comes from ffprobe, which must answer within the open timeout. A watchdog ends the
+/// stream when no frame arrives for the stall timeout, so the caller can reconnect.
 /// </summary>
 public sealed class FfmpegStreamSource : IFrameSource
 {
@@ -15,7 +17,8 @@ public sealed class FfmpegStreamSource : IFrameSource
     private readonly Stream _stdout;
     private readonly Task<string> _stderr;
     private readonly int _width, _height;
-    private readonly byte[] _buffer;
+    private readonly Yuv4MpegReader? _frames;
+    private readonly byte[]? _bgr;
     private readonly Timer _watchdog;
     private readonly TimeSpan _stallTimeout;
 
@@ -34,9 +37,14 @@ public sealed class FfmpegStreamSource : IFrameSource
                 : $"{url}: cannot open the stream ({error})");
         (_width, _height) = (info.Width, info.Height);
         Fps = info.AverageFps > 0 ? info.AverageFps : info.NominalFps > 0 ? info.NominalFps : 25;
-        _buffer = new byte[_width * _height * 3];
-        _process = Ffmpeg.Start(ffmpeg, ["-hide_banner", "-loglevel", "error", "-nostdin", "-i", url, "-an", "-f", "rawvideo", "-pix_fmt", "bgr24", "-"]);
+        bool yuv = _width % 2 == 0 && _height % 2 == 0;
+        // Full-range cameras (yuvj420p) are brought to limited range, which the conversion to BGR expects.
+        string[] output = yuv ? ["-vf", "scale=out_range=tv", "-pix_fmt", "yuv420p", "-f", "yuv4mpegpipe"] : ["-pix_fmt", "bgr24", "-f", "rawvideo"];
+        _process = Ffmpeg.Start(ffmpeg, ["-hide_banner", "-loglevel", "error", "-nostdin", "-i", url, "-an", "-map", "0:v:0", .. output, "-"]);
         _stdout = _process.StandardOutput.BaseStream;
+        Ffmpeg.WidenPipe(_stdout);
+        if (yuv) _frames = new Yuv4MpegReader(_stdout, url);
+        else _bgr = new byte[_width * _height * 3];
         _stderr = _process.StandardError.ReadToEndAsync();
         // Killing ffmpeg unblocks a read that waits on a stalled stream.
         _watchdog = new Timer(_ => Kill(), null, openTimeout + stallTimeout, Timeout.InfiniteTimeSpan);
@@ -65,14 +73,22 @@ public sealed class FfmpegStreamSource : IFrameSource
     {
         timestampMs = 0;
         image = null!;
-        int read = 0;
         try
         {
-            while (read < _buffer.Length)
+            if (_frames is not null)
             {
-                int n = _stdout.Read(_buffer, read, _buffer.Length - read);
-                if (n == 0) return false; // ended, dropped, or killed by the watchdog
-                read += n;
+                if (!_frames.TryRead(out image)) return false; // ended, dropped, or killed by the watchdog
+            }
+            else
+            {
+                int read = 0;
+                while (read < _bgr!.Length)
+                {
+                    int n = _stdout.Read(_bgr, read, _bgr.Length - read);
+                    if (n == 0) return false;
+                    read += n;
+                }
+                image = Mat.FromPixelData(_height, _width, MatType.CV_8UC3, _bgr).Clone();
             }
         }
         catch (IOException)
@@ -84,7 +100,6 @@ public sealed class FfmpegStreamSource : IFrameSource
             return false;
         }
         _watchdog.Change(_stallTimeout, Timeout.InfiniteTimeSpan);
-        image = Mat.FromPixelData(_height, _width, MatType.CV_8UC3, _buffer).Clone();
         return true;
     }
 
@@ -113,5 +128,6 @@ public sealed class FfmpegStreamSource : IFrameSource
         Kill();
         _process.WaitForExit(5000);
         _process.Dispose();
+        _frames?.Dispose();
     }
 }

@@ -146,7 +146,8 @@ public class FfmpegFileSourceTests
         source.Dispose(); // twice is harmless
     }
 
-    private static double MeanAbsoluteDifference(Mat a, Mat b)
+    /// <summary>Mean absolute difference of two BGR images, in levels, over the three channels.</summary>
+    internal static double MeanAbsoluteDifference(Mat a, Mat b)
     {
         using var difference = new Mat();
         Cv2.Absdiff(a, b, difference);
