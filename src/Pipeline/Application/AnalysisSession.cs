@@ -92,6 +92,9 @@ public sealed class AnalysisSession : IDisposable
         if (jsonFolder is not null) OutputLocation.EnsureFolder(jsonFolder, "--save-json");
         else if (plan.SaveJson is not null) OutputLocation.EnsureFile(plan.SaveJson, "--save-json");
         if (plan.SaveTxt is not null) OutputLocation.EnsureFolder(plan.SaveTxt, "--save-txt");
+        var jsonFiles = jsonFolder is not null ? sources.Select((_, i) => Path.Combine(jsonFolder, shortNames[i] + ".jsonl"))
+            : plan.SaveJson is { } jsonFile ? [jsonFile] : [];
+        OutputClashes.Check(names, (savePaths ?? []).Select(p => ("--save", p)).Concat(jsonFiles.Select(p => ("--save-json", p))));
 
         // Counting the files' frames (for the progress bar) opens each one: done on another thread while the model loads.
         var expectedFrames = Task.Run(() => ExpectedFrames(sources, plan.Pipeline.VidStride));

@@ -235,6 +235,62 @@ public class BadInputTests
         Assert.False(File.Exists(dir.File("j.jsonl")), "no empty JSON lines file is left behind");
     }
 
+    /// <summary>
+    /// An output that is one of the run's inputs (the video itself, through a link too, or a folder of images saved
+    /// into itself), two outputs on one file, and JSON lines under an image's name are refused before anything is
+    /// written: the inputs keep every byte.
+    /// </summary>
+    [Fact]
+    public void OutputsThatWouldOverwriteAnInputOrEachOtherAreRefusedAndTheInputsKept()
+    {
+        using var dir = new TempDirectory();
+        string clip = dir.File("clip.mp4"), images = dir.File("images");
+        File.Copy(Fixtures.DemoClip, clip);
+        Directory.CreateDirectory(images);
+        File.Copy(Fixtures.SampleImage("val-00000.jpg"), Path.Combine(images, "a.jpg"));
+        File.Copy(Fixtures.SampleImage("val-00006.jpg"), Path.Combine(images, "b.jpg"));
+        File.CreateSymbolicLink(dir.File("link.mp4"), clip);
+        var before = Directory.EnumerateFiles(dir.Path, "*", SearchOption.AllDirectories).ToDictionary(f => f, File.ReadAllBytes);
+
+        (string[] Args, string Error)[] cases =
+        [
+            (["--source", clip, "--save", clip], $"error: --save {clip}: that is an input of this run, which writing would destroy; name another file or folder"),
+            (["--source", clip, "--save", dir.Path], $"error: --save {Path.Combine(dir.Path, "clip.mp4")}: that is an input of this run, which writing would destroy; name another file or folder"),
+            (["--source", dir.File("link.mp4"), "--save", clip], $"error: --save {clip}: that is an input of this run, which writing would destroy; name another file or folder"),
+            (["--source", images, "--save", images], $"error: --save {Path.Combine(images, "a.jpg")}: that is an input of this run, which writing would destroy; name another file or folder"),
+            (["--source", clip, "--save", dir.File("o.mp4"), "--save-json", dir.File("o.mp4")], $"error: --save and --save-json both name {dir.File("o.mp4")}: give each its own file"),
+            (["--source", clip, "--save-json", Path.Combine(images, "a.jpg")], $"error: --save-json {Path.Combine(images, "a.jpg")}: JSON lines under a .jpg name; name a .jsonl file or a folder"),
+        ];
+        foreach (var (args, error) in cases)
+        {
+            var r = CliProcess.Run(["run", "--weights", Weights, "--img-size", "160", .. args]);
+            Assert.Equal(1, r.ExitCode);
+            Assert.Equal([error], Errors(r));
+        }
+        var after = Directory.EnumerateFiles(dir.Path, "*", SearchOption.AllDirectories).ToDictionary(f => f, File.ReadAllBytes);
+        Assert.Equal(before.Keys.Order(), after.Keys.Order());
+        foreach (var (file, bytes) in before) Assert.True(bytes.AsSpan().SequenceEqual(after[file]), $"{file} was changed");
+    }
+
+    /// <summary>One image saved under an image name is written there, in that name's format; a name of the wrong kind is refused.</summary>
+    [Fact]
+    public void OneImageIsSavedUnderTheImageNameGivenAndAMismatchedNameIsRefused()
+    {
+        using var dir = new TempDirectory();
+        var r = CliProcess.Run("run", "--weights", Weights, "--img-size", "160", "--source", Fixtures.SampleImage("val-00000.jpg"), "--save", dir.File("annotated.png"));
+        Assert.True(r.ExitCode == 0, r.All);
+        using (var image = OpenCvSharp.Cv2.ImRead(dir.File("annotated.png"))) Assert.False(image.Empty());
+        Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, File.ReadAllBytes(dir.File("annotated.png"))[..4]); // PNG, not the source's JPEG
+
+        r = CliProcess.Run("run", "--weights", Weights, "--img-size", "160", "--source", Fixtures.SampleImage("val-00000.jpg"), "--save", dir.File("annotated.mp4"));
+        Assert.Equal(1, r.ExitCode);
+        Assert.Equal([$"error: --save {dir.File("annotated.mp4")}: the source is an image; name an image file (e.g. .jpg or .png) or a folder"], Errors(r));
+        r = CliProcess.Run("run", "--weights", Weights, "--img-size", "160", "--source", Fixtures.DemoClip, "--save", dir.File("labels.txt"));
+        Assert.Equal(1, r.ExitCode);
+        Assert.Equal([$"error: --save {dir.File("labels.txt")}: .txt is not an output of --save; name a video or image file, or a folder"], Errors(r));
+        Assert.False(File.Exists(dir.File("annotated.mp4")) || Directory.Exists(dir.File("labels.txt")));
+    }
+
     [Fact]
     public void AnAnnotatedImageThatCannotBeWrittenFailsTheRunWithoutClaimingSuccess()
     {
