@@ -163,7 +163,16 @@ internal static class ImageBenchmark
                 InterOpNumThreads = 1,
                 ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
             };
-            var session = new InferenceSession(path, options);
+            InferenceSession session;
+            try
+            {
+                session = new InferenceSession(path, options);
+            }
+            catch (OnnxRuntimeException e)
+            {
+                options.Dispose();
+                throw new UserInputException($"--compare-onnx {path}: ONNX Runtime cannot load it as a model ({e.Message.Trim()})", e);
+            }
             var (name, meta) = session.InputMetadata.First();
             var dims = meta.Dimensions;
             if (dims.Length != 4 || (dims[0] > 0 && dims[0] != input.shape[0]) || (dims[2] > 0 && dims[2] != input.shape[2]) || (dims[3] > 0 && dims[3] != input.shape[3]))

@@ -111,6 +111,27 @@ public class BenchCommandTests
         Assert.DoesNotContain("   at ", half.All);
     }
 
+    /// <summary>An ONNX file to compare with that is missing, a folder, or no model is one clear error, not a stack trace.</summary>
+    [SkippableFact]
+    public void BenchNamesAnOnnxFileItCannotCompareWith()
+    {
+        using var dir = new TempDirectory();
+        File.WriteAllText(dir.File("text.onnx"), "not a model");
+        string image = Fixtures.SampleImage("val-00000.jpg");
+        foreach (var (file, error) in new[]
+        {
+            (dir.File("missing.onnx"), $"error: --compare-onnx {dir.File("missing.onnx")}: no such file"),
+            (dir.Path, $"error: --compare-onnx {dir.Path}: is a folder; give an .onnx file"),
+            (dir.File("text.onnx"), $"error: --compare-onnx {dir.File("text.onnx")}: ONNX Runtime cannot load it as a model ([ErrorCode:InvalidProtobuf]"),
+        })
+        {
+            var r = CliProcess.Run("bench", "--weights", Fixtures.ShapesModel, "--source", image, "--img-size", "160", "--runs", "1", "--compare-onnx", file);
+            Assert.Equal(1, r.ExitCode);
+            Assert.StartsWith(error, r.StdErr.Trim());
+            Assert.DoesNotContain("   at ", r.All);
+        }
+    }
+
     [SkippableFact]
     public void BenchOnAVideoComparesTheModelWithTheWholePipeline()
     {
