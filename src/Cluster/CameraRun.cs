@@ -154,6 +154,7 @@ public sealed class CameraRun : IAsyncDisposable
         _session?.Dispose();
         _stop.Dispose();
         _abort.Dispose();
-        LeaseLock.Dispose();
+        // LeaseLock is not disposed: it never makes a wait handle, so there is nothing to free, and the renewal loop
+        // may still be releasing it after this run was stopped (which made Release throw).
     }
 }

@@ -40,7 +40,12 @@ public sealed class Worker(ClusterConnection cluster, WorkerOptions options)
         }
         var same = await ClusterConnection.RetryAsync(() => workers.TryGetEntryAsync<byte[]>(options.Name, cancellationToken: stop), "the worker reports", stop);
         if (same.Success && ClusterJson.Read<WorkerReport>(same.Value.Value) is { } other && (other.Host != Environment.MachineName || other.Pid != Environment.ProcessId))
-            throw new UserInputException($"worker name '{options.Name}' is in use by {other.Host} (pid {other.Pid}); give this one another --name");
+        {
+            // A report left by a worker of this name on this machine that has ended (killed, or crashed) is stale.
+            if (other.Host != Environment.MachineName || IsRunning(other.Pid))
+                throw new UserInputException($"worker name '{options.Name}' is in use by {other.Host} (pid {other.Pid}); give this one another --name");
+            Log($"worker {options.Name}: its last run on this machine (pid {other.Pid}) has ended without signing off; taking over its name");
+        }
 
         // Live copies of the three buckets: a tick reads them without a request.
         await using var cameraMirror = new BucketMirror<CameraSpec>(await cluster.CamerasAsync(stop));
@@ -131,7 +136,8 @@ public sealed class Worker(ClusterConnection cluster, WorkerOptions options)
                 await run.LeaseLock.WaitAsync(cancel);
                 try
                 {
-                    if (!_runs.ContainsKey(run.Name)) continue; // released meanwhile
+                    // Released (or given up) while this waited: renewing it now would claim the camera back.
+                    if (run.LeaseLost || !_runs.ContainsKey(run.Name)) continue;
                     // A deadline of its own, so that one request lost with a server does not delay the other renewals.
                     using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancel);
                     deadline.CancelAfter(_leaseTime / 3);
@@ -215,7 +221,6 @@ public sealed class Worker(ClusterConnection cluster, WorkerOptions options)
         try
         {
             await leases.ReleaseAsync(run.Name, run.LeaseRevision, bounded.Token);
-            run.LeaseLost = true; // released: nothing more to renew
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
@@ -223,6 +228,7 @@ public sealed class Worker(ClusterConnection cluster, WorkerOptions options)
         }
         finally
         {
+            run.LeaseLost = true; // released, or left to expire: nothing more to renew
             run.LeaseLock.Release();
         }
     }
@@ -301,6 +307,23 @@ public sealed class Worker(ClusterConnection cluster, WorkerOptions options)
             // Out of reach: the report expires by itself.
         }
         Log($"worker {options.Name}: stopped");
+    }
+
+    private static bool IsRunning(int pid)
+    {
+        try
+        {
+            using var process = System.Diagnostics.Process.GetProcessById(pid);
+            return !process.HasExited;
+        }
+        catch (ArgumentException)
+        {
+            return false; // no such process
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
+        }
     }
 
     private static int StableHash(string s)

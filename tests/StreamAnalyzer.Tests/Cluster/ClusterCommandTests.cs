@@ -83,6 +83,32 @@ public class ClusterCommandTests
         }
     }
 
+    /// <summary>
+    /// A worker's name is refused while a worker of that name runs, and taken over on the same machine once that worker
+    /// has ended without signing off (killed), instead of waiting for its report to expire.
+    /// </summary>
+    [SkippableFact]
+    public void AWorkerNameIsRefusedWhileInUseAndTakenOverFromAKilledWorkerOnThisMachine()
+    {
+        Need("nats-server");
+        using var nats = new NatsCluster(1);
+        using var output = new TempDirectory();
+        string[] Worker() => ["worker", "--nats", nats.Url, "--name", "w", "--lease-time", "60", "--output", output.Path];
+        using var first = CliProcess.Start(null, Worker());
+        first.WaitForError("worker w: joined", TimeSpan.FromSeconds(60));
+
+        var second = CliProcess.Run(TimeSpan.FromMinutes(1), Worker());
+        Assert.Equal(1, second.ExitCode);
+        Assert.Contains($"error: worker name 'w' is in use by {Environment.MachineName} (pid ", second.StdErr);
+
+        first.Kill();
+        using var third = CliProcess.Start(null, Worker());
+        third.WaitForError("worker w: its last run on this machine \\(pid \\d+\\) has ended without signing off; taking over its name", TimeSpan.FromSeconds(60));
+        third.WaitForError("worker w: joined", TimeSpan.FromSeconds(60));
+        Assert.Equal(0, third.Terminate(TimeSpan.FromSeconds(60)));
+        Assert.DoesNotContain("   at ", third.StdErr);
+    }
+
     [SkippableFact]
     public void AWorkerRidesOutANatsOutageAndResultsFollowInOrder()
     {
