@@ -115,9 +115,9 @@ public sealed class AnalysisSession : IDisposable
                 session._sinks.Add(session.Video);
             }
             if (jsonFolder is not null)
-                session._sinks.Add(JsonLinesSink.PerSource(i => Path.Combine(jsonFolder, shortNames[i] + ".jsonl"), i => names[i]));
+                session._sinks.Add(JsonLinesSink.PerSource(i => Path.Combine(jsonFolder, shortNames[i] + ".jsonl"), i => names[i], i => sources[i].Label));
             else if (plan.SaveJson is not null)
-                session._sinks.Add(new JsonLinesSink(plan.SaveJson, i => names[i]));
+                session._sinks.Add(new JsonLinesSink(plan.SaveJson, i => names[i], i => sources[i].Label));
             session.JsonOutput = jsonFolder ?? plan.SaveJson;
             if (plan.SaveTxt is not null)
             {

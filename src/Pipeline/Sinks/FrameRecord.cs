@@ -5,12 +5,12 @@ namespace StreamAnalyzer.Pipeline.Sinks;
 
 /// <summary>
 /// One line of the pipeline's <c>--save-json</c>: <c>detect</c>'s schema plus <c>frame</c> (index in its source),
-/// <c>timestamp_ms</c>, <c>explained</c>, and for explained detections a <c>map</c> with the method and layer, the peak
+/// <c>timestamp_ms</c>, <c>explained</c>, <c>name</c> for a source the user named, and for explained detections a <c>map</c> with the method and layer, the peak
 /// (original pixels), the share of the map's mass inside the box and, with <c>--cam-faithfulness</c>, its deletion and
 /// insertion AUC.
 /// </summary>
 public sealed record FrameRecord(
-    [property: JsonPropertyName("source")] string Source,
+    [property: JsonPropertyName("source"), JsonPropertyOrder(-2)] string Source,
     [property: JsonPropertyName("frame")] long Frame,
     [property: JsonPropertyName("timestamp_ms")] double TimestampMs,
     [property: JsonPropertyName("width")] int Width,
@@ -19,6 +19,10 @@ public sealed record FrameRecord(
     [property: JsonPropertyName("detections")] IReadOnlyList<FrameRecord.Item> Detections,
     [property: JsonPropertyName("timings_ms")] IReadOnlyDictionary<string, double> TimingsMs)
 {
+    /// <summary>The name the user gave the source (<c>name=path</c>), if any: written after <c>source</c>.</summary>
+    [JsonPropertyName("name"), JsonPropertyOrder(-1), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Name { get; init; }
+
     /// <summary>One detection.</summary>
     public sealed record Item(
         [property: JsonPropertyName("box")] float[] Box,

@@ -55,13 +55,15 @@ internal static class DetectCommand
             Console.Error.WriteLine($"error: {path}: {reason}");
         }
 
+        int number = 0; // the image's place in the list, for "image k/N"
         foreach (var chunk in files.Chunk(batchSize))
         {
-            var frames = new List<(string Path, Mat Frame)>();
+            var frames = new List<(string Path, Mat Frame, int Number)>();
             try
             {
                 foreach (var path in chunk)
                 {
+                    number++;
                     var frame = Cv2.ImRead(path, ImreadModes.Color);
                     if (frame.Empty())
                     {
@@ -69,7 +71,7 @@ internal static class DetectCommand
                         Failed(path, "cannot read image (missing, corrupt or not an image)");
                         continue;
                     }
-                    frames.Add((path, frame));
+                    frames.Add((path, frame, number));
                 }
                 if (frames.Count == 0) continue;
                 IReadOnlyList<DetectionResult> results;
@@ -85,11 +87,11 @@ internal static class DetectCommand
                 }
                 for (int i = 0; i < frames.Count; i++)
                 {
-                    var (path, frame) = frames[i];
+                    var (path, frame, k) = frames[i];
                     var result = results[i];
                     done++;
                     detections += result.Detections.Count;
-                    Console.WriteLine($"image {done + failures.Count}/{files.Count} {path}: {result.Geometry.InputHeight}x{result.Geometry.InputWidth} " +
+                    Console.WriteLine($"image {k}/{files.Count} {path}: {result.Geometry.InputHeight}x{result.Geometry.InputWidth} " +
                         $"{Summary(result)}Done. ({Ms(result.Timings.ForwardMs)}) Inference, ({Ms(result.Timings.NmsMs)}) NMS");
                     json?.Write(DetectionRecord.From(path, result));
                     if (outDir is null) continue;
@@ -101,7 +103,7 @@ internal static class DetectCommand
             }
             finally
             {
-                foreach (var (_, frame) in frames) frame.Dispose();
+                foreach (var (_, frame, _) in frames) frame.Dispose();
             }
         }
 

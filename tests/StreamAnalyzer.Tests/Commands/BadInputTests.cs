@@ -301,6 +301,9 @@ public class BadInputTests
         Assert.Equal(1, r.ExitCode);
         Assert.Contains(Errors(r), l => l.Contains("val-00000.jpg: the annotated image could not be written"));
         Assert.Contains("2 annotated image(s) saved", r.StdOut);
+        // Each image keeps its place in the count, the one that could not be written too.
+        var numbers = System.Text.RegularExpressions.Regex.Matches(r.StdOut, @"image (\d+)/3 ").Select(m => m.Groups[1].Value);
+        Assert.Equal(["1", "2", "3"], numbers);
     }
 
     [Fact]

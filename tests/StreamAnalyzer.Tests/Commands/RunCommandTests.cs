@@ -293,6 +293,28 @@ public class RunCommandTests
         Assert.Equal(12, frames);
     }
 
+    /// <summary>Two named sources reading one file into one JSON lines file: each line says which source it is ("name"), unnamed sources have none.</summary>
+    [Fact]
+    public void NamedSourcesSharingOneJsonFileAreToldApartByName()
+    {
+        using var dir = new TempDirectory();
+        string json = dir.File("both.jsonl");
+        var r = CliProcess.Run("run", "--weights", Weights, "--source", $"left={Clip}", "--source", $"right={Clip}", "--img-size", "160",
+            "--vid-stride", "60", "--save-json", json);
+        Assert.True(r.ExitCode == 0, r.All);
+        var lines = File.ReadAllLines(json).Select(l => JsonDocument.Parse(l).RootElement).ToArray();
+        foreach (var name in new[] { "left", "right" })
+        {
+            var frames = lines.Where(l => l.GetProperty("name").GetString() == name).Select(l => l.GetProperty("frame").GetInt64()).ToArray();
+            Assert.Equal([0L, 60, 120, 180, 240], frames);
+        }
+        Assert.Equal(10, lines.Length);
+
+        r = CliProcess.Run("run", "--weights", Weights, "--source", Clip, "--img-size", "160", "--vid-stride", "100", "--save-json", dir.File("plain.jsonl"));
+        Assert.True(r.ExitCode == 0, r.All);
+        Assert.All(File.ReadAllLines(dir.File("plain.jsonl")), l => Assert.False(JsonDocument.Parse(l).RootElement.TryGetProperty("name", out _)));
+    }
+
     [SkippableFact]
     public void NamedSourcesWriteOneVideoAndOneJsonFilePerNameAndSideBySideDoublesTheWidth()
     {
