@@ -6,7 +6,7 @@ namespace StreamAnalyzer.Pipeline.Streaming;
 
 /// <summary>
 /// Reads the sources into the frame channel: several at a time (so batches can mix them), each in order, every
-/// <c>--vid-stride</c>-th frame. File sources wait when the channel is full: nothing is lost. Live sources keep only
+/// <c>--vid-stride</c>-th frame; still images one after another in the order given. File sources wait when the channel is full: nothing is lost. Live sources keep only
 /// their newest frame (a one-frame DropOldest channel each; dropped frames are disposed and counted), are stamped
 /// with their own wall clock, and reconnect with backoff after a drop or a stall. A source that cannot be opened
 /// at all is reported and skipped; the others run.
@@ -35,21 +35,37 @@ public sealed class CaptureStage(IReadOnlyList<SourceCatalog.Entry> sources, Pip
         Exception? failure = null;
         try
         {
-            var readers = sources.Select((entry, index) => entry.IsLive
-                ? Task.Factory.StartNew(() => ReadLiveSourceAsync(index, entry, output, stop), CancellationToken.None,
-                    TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap()
-                : Task.Run(async () =>
+            async Task ReadFileAsync(int index)
             {
                 await slots.WaitAsync(stop).ConfigureAwait(false);
                 try
                 {
-                    await ReadSourceAsync(index, entry, output, stop).ConfigureAwait(false);
+                    await ReadSourceAsync(index, sources[index], output, stop).ConfigureAwait(false);
                 }
                 finally
                 {
                     slots.Release();
                 }
-            }, CancellationToken.None)).ToArray();
+            }
+            var readers = new List<Task>();
+            var stills = new List<int>();
+            for (int i = 0; i < sources.Count; i++)
+            {
+                int index = i;
+                var entry = sources[index];
+                if (entry.IsLive)
+                    readers.Add(Task.Factory.StartNew(() => ReadLiveSourceAsync(index, entry, output, stop), CancellationToken.None,
+                        TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap());
+                else if (ImageFiles.Extensions.Contains(Path.GetExtension(entry.Name))) stills.Add(index);
+                else readers.Add(Task.Run(() => ReadFileAsync(index), CancellationToken.None));
+            }
+            // Still images one after another, in the order given: a folder's outputs (its JSON lines) then come in that
+            // order, as detect's do. One image is read in a moment, so one reader keeps the model fed.
+            if (stills.Count > 0)
+                readers.Add(Task.Run(async () =>
+                {
+                    foreach (int index in stills) await ReadFileAsync(index).ConfigureAwait(false);
+                }, CancellationToken.None));
             await Task.WhenAll(readers).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)

@@ -293,6 +293,26 @@ public class RunCommandTests
         Assert.Equal(12, frames);
     }
 
+    /// <summary>A folder of images gives its JSON lines in the folder's (sorted) order, run after run, as detect does.</summary>
+    [Fact]
+    public void AFolderOfImagesIsWrittenInItsOrder()
+    {
+        using var dir = new TempDirectory();
+        string folder = dir.File("images");
+        Directory.CreateDirectory(folder);
+        string[] samples = ["val-00000.jpg", "val-00002.jpg", "val-00006.jpg"];
+        var names = Enumerable.Range(0, 9).Select(i => $"img{(char)('a' + (i * 5) % 9)}.jpg").ToArray(); // made out of order
+        for (int i = 0; i < names.Length; i++) File.Copy(Fixtures.SampleImage(samples[i % 3]), Path.Combine(folder, names[i]));
+        for (int run = 0; run < 2; run++)
+        {
+            string json = dir.File($"run{run}.jsonl");
+            var r = CliProcess.Run("run", "--weights", Weights, "--source", folder, "--img-size", "160", "--save-json", json);
+            Assert.True(r.ExitCode == 0, r.All);
+            var order = File.ReadAllLines(json).Select(l => Path.GetFileName(JsonDocument.Parse(l).RootElement.GetProperty("source").GetString()!)).ToArray();
+            Assert.Equal(names.Order(StringComparer.Ordinal), order);
+        }
+    }
+
     /// <summary>Two named sources reading one file into one JSON lines file: each line says which source it is ("name"), unnamed sources have none.</summary>
     [Fact]
     public void NamedSourcesSharingOneJsonFileAreToldApartByName()
