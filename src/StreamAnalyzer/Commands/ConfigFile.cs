@@ -20,6 +20,7 @@ internal static class ConfigFile
         if (at < 0) return args;
         string path = args[at].Contains('=') ? args[at][(args[at].IndexOf('=') + 1)..] : at + 1 < args.Length ? args[at + 1] : "";
         if (path.Length == 0) throw new UserInputException("--config needs a file");
+        if (Directory.Exists(path)) throw new UserInputException($"--config {path}: is a folder; give a YAML file");
         if (!File.Exists(path)) throw new UserInputException($"--config {path}: no such file");
 
         var options = command.Options.ToDictionary(o => o.Name.TrimStart('-'), StringComparer.OrdinalIgnoreCase);
@@ -43,13 +44,31 @@ internal static class ConfigFile
                 YamlSequenceNode => throw new UserInputException($"{path}: '{key}' takes one value, not a list"),
                 _ => throw new UserInputException($"{path}: '{key}' must be a value" + (many ? " or a list of values" : "")),
             };
-            string[] keyTokens = ["--" + name, .. values];
+            // A list becomes the flag repeated (--source a --source b), which every list option takes.
+            string[] keyTokens = [.. values.SelectMany(v => new[] { "--" + name, v })];
+            foreach (var v in values) CheckRelativePath(path, name, v);
             // The parser checks the value against its option (type and range), so the error can name the key.
             var bad = ParseErrors.Messages(command.Parse(keyTokens)).FirstOrDefault(m => !m.Contains("is required", StringComparison.OrdinalIgnoreCase));
             if (bad is not null) throw new UserInputException($"{path}: '{key}': {bad}");
             tokens.AddRange(keyTokens);
         }
         return [.. tokens, .. args.Where((_, i) => i != at && !(i == at + 1 && !args[at].Contains('=')))];
+    }
+
+    // Relative paths in the file are taken from the current folder (configs/demo.yaml names models/... from the
+    // repository's root): one that is not there is named with that rule, and where it is beside the file, so.
+    private static void CheckRelativePath(string config, string key, string value)
+    {
+        if (key is not ("weights" or "source")) return;
+        string path = value;
+        int equals = path.IndexOf('=');
+        if (equals > 0 && !path.Contains("://", StringComparison.Ordinal) && path[..equals].IndexOfAny(['/', '\\']) < 0) path = path[(equals + 1)..];
+        if (path.Length == 0 || path.Contains("://", StringComparison.Ordinal) || path.All(char.IsDigit) || path.IndexOfAny(['*', '?', '[']) >= 0
+            || Path.IsPathRooted(path) || File.Exists(path) || Directory.Exists(path)) return;
+        string here = Directory.GetCurrentDirectory();
+        string beside = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(config))!, path);
+        string hint = File.Exists(beside) || Directory.Exists(beside) ? $"; it is beside the config file: write {Path.GetRelativePath(here, beside)}" : "";
+        throw new UserInputException($"{config}: '{key}: {value}': no such file or folder in {here} (relative paths in a config file are taken from the current folder){hint}");
     }
 
     private static IEnumerable<(string Key, YamlNode Value)> Read(string path)

@@ -158,6 +158,34 @@ public class RunCommandTests
         Assert.Contains(config, r.StdErr);
         Assert.Contains("high", r.StdErr);
         Assert.Contains("--conf-thres", r.StdErr);
+
+        // A list of sources is the flag repeated; a config that is a folder is named as one.
+        File.WriteAllText(config, $"weights: {Weights}\nsource: [{Fixtures.SampleImage("val-00000.jpg")}, {Fixtures.SampleImage("val-00002.jpg")}]\n" +
+            $"img-size: 160\nsave-json: {dir.File("list.jsonl")}\n");
+        r = CliProcess.Run("run", "--config", config);
+        Assert.True(r.ExitCode == 0, r.All);
+        Assert.Equal(2, File.ReadAllLines(dir.File("list.jsonl")).Length);
+        r = CliProcess.Run("run", "--config", dir.Path);
+        Assert.Equal(1, r.ExitCode);
+        Assert.Contains($"error: --config {dir.Path}: is a folder; give a YAML file", r.StdErr);
+    }
+
+    /// <summary>
+    /// Relative paths in a config file are taken from the current folder (as configs/demo.yaml's are); one that is only
+    /// beside the config file is named with that rule and the path that would reach it.
+    /// </summary>
+    [Fact]
+    public void ARelativePathInAConfigThatIsOnlyBesideTheFileIsExplained()
+    {
+        using var dir = new TempDirectory();
+        File.Copy(Fixtures.SampleImage("val-00000.jpg"), dir.File("beside.jpg"));
+        string config = dir.File("c.yaml");
+        File.WriteAllText(config, $"weights: {Weights}\nsource: beside.jpg\nimg-size: 160\n");
+        var r = CliProcess.Run("run", "--config", config);
+        Assert.Equal(1, r.ExitCode);
+        string here = Directory.GetCurrentDirectory(); // the program runs where the tests run
+        Assert.Equal($"error: {config}: 'source: beside.jpg': no such file or folder in {here} (relative paths in a config file are taken from the current folder); " +
+            $"it is beside the config file: write {Path.GetRelativePath(here, dir.File("beside.jpg"))}", r.StdErr.Trim());
     }
 
     /// <summary>
