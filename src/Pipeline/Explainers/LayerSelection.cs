@@ -49,8 +49,9 @@ public sealed class LayerSelection
         if (t is "" or "auto") return Auto;
         if (t == "neck") return Neck;
         var layers = new List<ExplainTarget>();
-        foreach (var part in t.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        foreach (var part in t.Split(',', StringSplitOptions.TrimEntries))
         {
+            if (part.Length == 0) throw new UserInputException($"--layers '{text}': an empty entry between commas (write indices as 74,75)");
             var head = part.Split('_', '.')[0];
             string rest = part[head.Length..].TrimStart('_', '.');
             if (!int.TryParse(head, out int index) || index < 0 || index > model.HeadIndex)

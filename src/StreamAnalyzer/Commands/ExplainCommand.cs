@@ -188,7 +188,7 @@ internal static class ExplainCommand
             File.WriteAllText(Path.Combine(outDir, $"{stem}.json"), JsonSerializer.Serialize(json, new JsonSerializerOptions { WriteIndented = true }));
         }
         var t = result.Timings;
-        Console.WriteLine($"{path}: {result.Detections.Count} detection(s), explained {explanations.Count} with {explainer.Method.Name} at {explainer.Layers}; " +
+        Console.WriteLine($"{path}: {result.Detections.Count} detection(s), explained {explanations.Count} with {explainer.Method.Name} at {(explainer.Method.ExplainsInput ? "the input" : explainer.Layers)}; " +
             $"forward {Ms(t.ForwardMs)}, nms {Ms(t.NmsMs)}, explain {Ms(t.ExplainMs)}");
         return true;
     }

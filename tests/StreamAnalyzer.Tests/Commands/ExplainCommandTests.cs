@@ -48,6 +48,9 @@ public class ExplainCommandTests
         r = CliProcess.Run("explain", "--weights", weights, "--source", image, "--layers", "500");
         Assert.Equal(1, r.ExitCode);
         Assert.Contains("--layers '500': not a layer index", r.StdErr);
+        r = CliProcess.Run("explain", "--weights", weights, "--source", image, "--layers", "74,,75");
+        Assert.Equal(1, r.ExitCode);
+        Assert.Contains("--layers '74,,75': an empty entry between commas", r.StdErr);
     }
 }
 

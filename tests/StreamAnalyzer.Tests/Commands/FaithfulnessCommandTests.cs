@@ -69,6 +69,7 @@ public class FaithfulnessCommandTests
             var r = CliProcess.Run("explain", "--weights", Fixtures.ShapesModel, "--source", Fixtures.SampleImage("val-00000.jpg"), "--img-size", "320",
                 "--method", method, "--seed", seed.ToString(), "--samples", "40", "--top-k", "1", "--save-npy", "--project", dir.Path, "--name", name);
             Assert.True(r.ExitCode == 0, r.All);
+            Assert.Contains($"with {method} at the input;", r.StdOut); // perturbation methods explain the input, not layers
             return File.ReadAllBytes(Path.Combine(dir.Path, name, $"val-00000.{method}.input.det0.npy"));
         }
         foreach (var method in new[] { "drise", "lime" })
