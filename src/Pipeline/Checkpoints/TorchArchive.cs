@@ -159,6 +159,7 @@ internal sealed class TorchArchive : IDisposable
 
     private static string DescribeNonZip(string path)
     {
+        if (new FileInfo(path).Length == 0) return "the file is empty (0 bytes): an interrupted download or copy?";
         var head = new byte[2];
         using (var f = File.OpenRead(path)) _ = f.Read(head, 0, 2);
         if (head[0] == 0x80 && head[1] <= 5)

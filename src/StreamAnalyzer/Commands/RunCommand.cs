@@ -142,13 +142,13 @@ internal static class RunCommand
         }
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; Interrupt("interrupted"); });
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; Interrupt("terminated"); });
-        if (plan.Save is null && plan.SaveJson is null && plan.SaveTxt is null && !viewImg && serve is null)
-            Console.Error.WriteLine("note: no --save, --save-json or --save-txt: results are counted but not written");
-
         if (viewImg) WindowSink.EnsureDisplay();
         // A perturbation map being computed when the run stops is given up (the frame is written without it).
         plan = plan with { Perturbation = plan.Perturbation with { Cancellation = stop.Token } };
         using var session = AnalysisSession.Open(plan, Log);
+        // After the sources, outputs and model were accepted: a refused run shows its error alone.
+        if (plan.Save is null && plan.SaveJson is null && plan.SaveTxt is null && !viewImg && serve is null)
+            Console.Error.WriteLine("note: no --save, --save-json or --save-txt: results are counted but not written");
         DetectionOptions.NoteImageSize(session.Detector);
         if (session.Video is not null && Enumerable.Range(0, session.Sources.Count).Any(i => !session.IsImage(i))) Console.Error.WriteLine(VideoEncoders.Notice(plan.Save));
         bool closedByWindow = false;

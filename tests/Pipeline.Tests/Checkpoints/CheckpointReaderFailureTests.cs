@@ -23,6 +23,17 @@ public class CheckpointReaderFailureTests
         Assert.Contains("not a zip archive", e.Message);
     }
 
+    /// <summary>An empty file (an interrupted download) is called empty, not a file of the wrong kind.</summary>
+    [Fact]
+    public void AnEmptyFileIsCalledEmpty()
+    {
+        using var dir = new TempDirectory();
+        var path = dir.File("empty.pt");
+        File.WriteAllBytes(path, []);
+        var e = LoadFails(path);
+        Assert.Contains("the file is empty (0 bytes)", e.Message);
+    }
+
     [SkippableFact]
     public void ATruncatedCheckpointIsReportedAsDamagedOrTruncated()
     {

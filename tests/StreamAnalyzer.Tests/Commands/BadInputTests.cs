@@ -393,6 +393,16 @@ public class BadInputTests
         Assert.Equal([$"error: {message}"], Errors(r)); // not "Unrecognized command or argument"
     }
 
+    /// <summary>A run refused for its source shows the error alone, not first a note about outputs it will never write.</summary>
+    [Fact]
+    public void ARefusedRunWithoutOutputsShowsOnlyItsError()
+    {
+        using var dir = new TempDirectory();
+        var r = CliProcess.Run("run", "--weights", Weights, "--source", dir.File("missing.mp4"));
+        Assert.Equal(1, r.ExitCode);
+        Assert.Equal([$"error: {dir.File("missing.mp4")}: no such file or folder"], r.StdErr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+    }
+
     [Fact]
     public void AClassTheModelDoesNotHaveIsRefusedOnceTheModelIsLoadedBeforeAnyOutput()
     {
