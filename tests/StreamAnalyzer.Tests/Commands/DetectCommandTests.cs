@@ -12,7 +12,8 @@ public class DetectCommandTests
         string images = Fixtures.Require("shapes", "images");
         using var dir = new TempDirectory();
         string json = dir.File("det.jsonl");
-        var r = CliProcess.Run("detect", "--weights", Fixtures.ShapesModel, "--source", images,
+        // Given as a relative path (the program runs where the tests run): the JSON still names each image by its full path.
+        var r = CliProcess.Run("detect", "--weights", Fixtures.ShapesModel, "--source", Path.GetRelativePath(Directory.GetCurrentDirectory(), images),
             "--img-size", "320", "--project", dir.Path, "--name", "exp", "--save-json", json);
 
         Assert.True(r.ExitCode == 0, r.All);
@@ -26,6 +27,7 @@ public class DetectCommandTests
         {
             var record = JsonDocument.Parse(line).RootElement;
             string source = record.GetProperty("source").GetString()!;
+            Assert.True(Path.IsPathFullyQualified(source), $"{source}: a folder's images are named by full path, as one image is and as run names them");
             var upstream = reference.GetProperty("images").EnumerateArray().Single(i => i.GetProperty("image").GetString() == Path.GetFileName(source));
             Assert.Equal(upstream.GetProperty("shape_hw")[0].GetInt32(), record.GetProperty("height").GetInt32());
             Assert.Equal(upstream.GetProperty("shape_hw")[1].GetInt32(), record.GetProperty("width").GetInt32());
