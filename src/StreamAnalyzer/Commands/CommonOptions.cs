@@ -28,7 +28,8 @@ internal static class CommonOptions
     /// <summary>The confidence threshold; without <paramref name="fallback"/>, the model family's default applies when the flag is absent.</summary>
     public static Option<float?> ConfThreshold(float? fallback = null) => new Option<float?>("--conf-thres", "--conf")
     {
-        Description = "object confidence threshold, 0-1 (default: " + (fallback?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "the model family's: 0.25") + ")",
+        // With a fixed default, help shows it as [default: ...] itself.
+        Description = "object confidence threshold, 0-1" + (fallback is null ? " (default: the model family's: 0.25)" : ""),
         DefaultValueFactory = _ => fallback,
     }.InRange(0, 1);
 

@@ -52,6 +52,8 @@ internal static class OptionChecks
         option.CustomParser = result => Choose(result, option.Name, values, v => v);
         option.CompletionSources.Clear();
         option.CompletionSources.Add(values);
+        // In the order given (e.g. x264's presets fastest first): help would otherwise sort the completions.
+        option.HelpName ??= string.Join("|", values);
         return option;
     }
 
