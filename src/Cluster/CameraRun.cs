@@ -47,10 +47,26 @@ public sealed class CameraRun : IAsyncDisposable
     /// <summary>Held while the lease is renewed or released, so that a release never races a renewal.</summary>
     public SemaphoreSlim LeaseLock { get; } = new(1, 1);
 
-    /// <summary>The stop under way (the camera is handed over once it completes), or null.</summary>
-    public Task? Stopping { get; set; }
+    private Task? _stopping;
 
-    /// <summary>True when its lease went to another worker: it is no longer renewed or released.</summary>
+    /// <summary>The stop under way (the camera is handed over once it completes), or null.</summary>
+    public Task? Stopping => Volatile.Read(ref _stopping);
+
+    /// <summary>
+    /// Starts <paramref name="stop"/> unless a stop has begun: the renewal loop and the tick loop may both decide to
+    /// stop a camera at once, and only one stop may run.
+    /// </summary>
+    /// <returns>The stop started, or null when one had begun.</returns>
+    public Task? BeginStop(Func<Task> stop)
+    {
+        var start = new Task<Task>(stop);
+        var stopping = start.Unwrap();
+        if (Interlocked.CompareExchange(ref _stopping, stopping, null) is not null) return null;
+        start.Start(TaskScheduler.Default);
+        return stopping;
+    }
+
+    /// <summary>True once its lease is no longer ours to renew: it went to another worker, or it was released (or left to expire) at a stop.</summary>
     public bool LeaseLost { get; set; }
 
     /// <summary>True when the run failed.</summary>

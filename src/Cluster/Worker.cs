@@ -41,8 +41,11 @@ public sealed class Worker(ClusterConnection cluster, WorkerOptions options)
         var same = await ClusterConnection.RetryAsync(() => workers.TryGetEntryAsync<byte[]>(options.Name, cancellationToken: stop), "the worker reports", stop);
         if (same.Success && ClusterJson.Read<WorkerReport>(same.Value.Value) is { } other && (other.Host != Environment.MachineName || other.Pid != Environment.ProcessId))
         {
-            // A report left by a worker of this name on this machine that has ended (killed, or crashed) is stale.
-            if (other.Host != Environment.MachineName || IsRunning(other.Pid))
+            // A report left by a worker of this name on this machine whose process has ended (killed, or crashed) and
+            // that has not been rewritten for a few ticks (a live worker rewrites it every tick; a pid alone may not tell,
+            // e.g. in a container of the same host name) is stale.
+            bool stale = other.Host == Environment.MachineName && !IsRunning(other.Pid) && DateTimeOffset.UtcNow - same.Value.Created > 3 * options.Tick;
+            if (!stale)
                 throw new UserInputException($"worker name '{options.Name}' is in use by {other.Host} (pid {other.Pid}); give this one another --name");
             Log($"worker {options.Name}: its last run on this machine (pid {other.Pid}) has ended without signing off; taking over its name");
         }
@@ -60,8 +63,9 @@ public sealed class Worker(ClusterConnection cluster, WorkerOptions options)
             throw new UserInputException($"NATS at {cluster.Options.Url} did not return the cluster's buckets within 60 s");
         }
 
-        Log($"worker {options.Name}: joined {cluster.Options.Url}" + (options.MaxStreams > 0 ? $" (at most {options.MaxStreams} cameras)" : ""));
+        // The report first: from then on another worker of this name is refused.
         await ReportAsync(workers, stop);
+        Log($"worker {options.Name}: joined {cluster.Options.Url}" + (options.MaxStreams > 0 ? $" (at most {options.MaxStreams} cameras)" : ""));
         // Renewals go on until every camera has been released, after the stop.
         using var ticks = new CancellationTokenSource();
         var renewals = Task.Run(() => RenewLoopAsync(leases, ticks.Token));
@@ -194,8 +198,7 @@ public sealed class Worker(ClusterConnection cluster, WorkerOptions options)
     // Stops a camera in the background (its lease still renewed meanwhile), then releases its lease and forgets it.
     private void BeginStop(CameraRun run, LeaseTable leases, bool abandonResults)
     {
-        if (run.Stopping is not null) return;
-        run.Stopping = Task.Run(async () =>
+        var stopping = run.BeginStop(async () =>
         {
             try
             {
@@ -210,8 +213,9 @@ public sealed class Worker(ClusterConnection cluster, WorkerOptions options)
                 Log($"{run.Name}: stopping failed: {e.Message}");
             }
         });
-        _stops[run.Stopping] = true;
-        run.Stopping.ContinueWith(t => _stops.TryRemove(t, out _), TaskScheduler.Default);
+        if (stopping is null) return; // already stopping
+        _stops[stopping] = true;
+        stopping.ContinueWith(t => _stops.TryRemove(t, out _), TaskScheduler.Default);
     }
 
     private async Task ReleaseAsync(CameraRun run, LeaseTable leases)

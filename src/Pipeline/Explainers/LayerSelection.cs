@@ -49,7 +49,9 @@ public sealed class LayerSelection
         if (t is "" or "auto") return Auto;
         if (t == "neck") return Neck;
         var layers = new List<ExplainTarget>();
-        foreach (var part in t.Split(',', StringSplitOptions.TrimEntries))
+        // A trailing comma is taken (camera specs stored that way); an empty entry between two is a typo.
+        var parts = t.TrimEnd(',').Split(',', StringSplitOptions.TrimEntries);
+        foreach (var part in parts)
         {
             if (part.Length == 0) throw new UserInputException($"--layers '{text}': an empty entry between commas (write indices as 74,75)");
             var head = part.Split('_', '.')[0];

@@ -41,8 +41,9 @@ public static class Ffmpeg
     /// <param name="error">Why nothing was found (empty on success).</param>
     /// <returns>The stream, or null when ffprobe is missing, timed out or found no video stream; <paramref name="error"/> then says why.</returns>
     /// <remarks>
-    /// A local file's answer is kept while its size and modification time stay the same: a run asks once to count
-    /// the frames for its progress bar and again when it opens the file.
+    /// A local file's description (or that it holds no video) is kept while its size and modification time stay the
+    /// same: a run asks once to count the frames for its progress bar and again when it opens the file. Entries are a
+    /// few dozen bytes per file a process has opened.
     /// </remarks>
     public static VideoStreamInfo? Probe(string input, TimeSpan timeout, out string error)
     {
@@ -53,8 +54,8 @@ public static class Ffmpeg
         {
             var info = ProbeNow(file.FullName, timeout, out string why);
             answer = (info, why);
-            // A timeout says nothing lasting about the file.
-            if (!why.StartsWith("no answer", StringComparison.Ordinal)) Probed[key] = answer;
+            // An answer or "no video stream" is the file's; a failure may be the moment's (a timeout, no file handles left).
+            if (info is not null || why == NoVideoStream) Probed[key] = answer;
         }
         error = answer.Error;
         return answer.Info;

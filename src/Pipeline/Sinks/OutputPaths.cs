@@ -27,17 +27,21 @@ public static class OutputPaths
         string extension = Path.GetExtension(save);
         if (OtherVideoExtensions.Contains(extension, StringComparer.OrdinalIgnoreCase))
             throw new Runtime.UserInputException($"--save {save}: {extension} files are not written; name an .mp4, .mkv, .mov or .avi file, or a folder");
-        bool saveIsVideoFile = VideoOutputExtensions.Contains(extension, StringComparer.OrdinalIgnoreCase);
-        bool saveIsImageFile = Sources.ImageFiles.Extensions.Contains(extension);
+        // An existing folder stays a folder, whatever its name ends in.
+        bool folder = Directory.Exists(save);
+        bool saveIsVideoFile = !folder && VideoOutputExtensions.Contains(extension, StringComparer.OrdinalIgnoreCase);
+        bool saveIsImageFile = !folder && Sources.ImageFiles.Extensions.Contains(extension);
         if (sourceNames.Count == 1 && saveIsVideoFile && !isImage(0)) return [save];
-        if (sourceNames.Count == 1 && saveIsImageFile && isImage(0)) return [save];
+        if (sourceNames.Count == 1 && saveIsImageFile && isImage(0))
+            return OpenCvSharp.Cv2.HaveImageWriter(save) ? [save]
+                : throw new Runtime.UserInputException($"--save {save}: {extension} images cannot be written here; name a .jpg or .png file, or a folder");
         if (sourceNames.Count == 1 && (saveIsVideoFile || saveIsImageFile))
             throw new Runtime.UserInputException(isImage(0)
                 ? $"--save {save}: the source is an image; name an image file (e.g. .jpg or .png) or a folder"
                 : $"--save {save}: the source is a video; name an .mp4, .mkv, .mov or .avi file, or a folder");
         if (saveIsVideoFile || saveIsImageFile)
             throw new Runtime.UserInputException($"--save {save}: {sourceNames.Count} sources need a folder (one output per source), not a file");
-        if (NotFolderExtensions.Contains(extension, StringComparer.OrdinalIgnoreCase) && !Directory.Exists(save))
+        if (NotFolderExtensions.Contains(extension, StringComparer.OrdinalIgnoreCase) && !folder)
             throw new Runtime.UserInputException($"--save {save}: {extension} is not an output of --save; name a video or image file, or a folder");
         var used = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
         var paths = new List<string>();

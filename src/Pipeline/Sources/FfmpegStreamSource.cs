@@ -16,6 +16,7 @@ public sealed class FfmpegStreamSource : IFrameSource
     private readonly Process _process;
     private readonly Stream _stdout;
     private readonly Task<string> _stderr;
+    private string? _readerError;
     private readonly int _width, _height;
     private readonly Yuv4MpegReader? _frames;
     private readonly byte[]? _bgr;
@@ -91,8 +92,9 @@ public sealed class FfmpegStreamSource : IFrameSource
                 image = Mat.FromPixelData(_height, _width, MatType.CV_8UC3, _bgr).Clone();
             }
         }
-        catch (IOException)
+        catch (IOException e)
         {
+            _readerError = e.Message;
             return false;
         }
         catch (ObjectDisposedException)
@@ -103,8 +105,19 @@ public sealed class FfmpegStreamSource : IFrameSource
         return true;
     }
 
-    /// <summary>ffmpeg's last error output, once it has ended.</summary>
-    public string ErrorOutput => _stderr.IsCompleted ? _stderr.Result.Trim() : "";
+    /// <summary>
+    /// Why the stream ended, where known (empty otherwise, e.g. after a stall): the frame stream's own error, or
+    /// ffmpeg's last error line (it writes it as it exits, so this waits up to a second for that).
+    /// </summary>
+    public string Failure
+    {
+        get
+        {
+            if (_readerError is not null) return _readerError;
+            if (!_process.WaitForExit(1000) || !_stderr.Wait(1000) || !_stderr.IsCompletedSuccessfully) return "";
+            return _stderr.Result.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).LastOrDefault() ?? "";
+        }
+    }
 
     /// <summary>Ends a read in progress (from another thread): used to stop promptly.</summary>
     public void Interrupt() => Kill();
@@ -127,6 +140,10 @@ public sealed class FfmpegStreamSource : IFrameSource
         _watchdog.Dispose();
         Kill();
         _process.WaitForExit(5000);
+        // Process leaves the pipes it handed out open: closed here, or each reconnection would keep two.
+        _stdout.Dispose();
+        _stderr.Wait(TimeSpan.FromSeconds(1));
+        _process.StandardError.Dispose();
         _process.Dispose();
         _frames?.Dispose();
     }

@@ -24,6 +24,16 @@ public static class SourceCatalog
     private static readonly System.Text.RegularExpressions.Regex Labelled = new(@"^([A-Za-z0-9][A-Za-z0-9_.-]{0,63})=(.+)$");
 
     /// <summary>
+    /// The name and the source of a <c>name=source</c> spec; (null, spec) for a spec without a name, or for a file or
+    /// folder whose own name has that form.
+    /// </summary>
+    public static (string? Label, string Source) SplitLabel(string spec)
+    {
+        var m = Labelled.Match(spec);
+        return m.Success && !File.Exists(spec) && !Directory.Exists(spec) ? (m.Groups[1].Value, m.Groups[2].Value) : (null, spec);
+    }
+
+    /// <summary>
     /// The sources several <c>--source</c> values name, in order. A value <c>name=source</c> gives its source that
     /// name (for outputs and the web page); otherwise files are named by their stem and streams <c>streamN</c>.
     /// </summary>
@@ -33,13 +43,13 @@ public static class SourceCatalog
         var entries = new List<Entry>();
         foreach (var spec in specs)
         {
-            var m = Labelled.Match(spec);
-            if (m.Success && !File.Exists(spec) && !Directory.Exists(spec))
+            var (label, what) = SplitLabel(spec);
+            if (label is not null)
             {
-                var named = Resolve(m.Groups[2].Value, live, notice);
+                var named = Resolve(what, live, notice);
                 entries.AddRange(named.Count == 1
-                    ? [named[0] with { Label = m.Groups[1].Value }]
-                    : named.Select((e, i) => e with { Label = $"{m.Groups[1].Value}-{i + 1}" }));
+                    ? [named[0] with { Label = label }]
+                    : named.Select((e, i) => e with { Label = $"{label}-{i + 1}" }));
             }
             else
             {

@@ -41,8 +41,17 @@ internal sealed class Yuv4MpegReader : IDisposable
     {
         image = null!;
         if (!Started() || !ReadFrame()) return false;
-        image = new Mat();
-        Cv2.CvtColor(_yuv!, image, ColorConversionCodes.YUV2BGR_I420);
+        var bgr = new Mat();
+        try
+        {
+            Cv2.CvtColor(_yuv!, bgr, ColorConversionCodes.YUV2BGR_I420);
+        }
+        catch
+        {
+            bgr.Dispose();
+            throw;
+        }
+        image = bgr;
         return true;
     }
 

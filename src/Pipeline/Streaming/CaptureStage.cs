@@ -59,12 +59,38 @@ public sealed class CaptureStage(IReadOnlyList<SourceCatalog.Entry> sources, Pip
                 else if (ImageFiles.Extensions.Contains(Path.GetExtension(entry.Name))) stills.Add(index);
                 else readers.Add(Task.Run(() => ReadFileAsync(index), CancellationToken.None));
             }
-            // Still images one after another, in the order given: a folder's outputs (its JSON lines) then come in that
-            // order, as detect's do. One image is read in a moment, so one reader keeps the model fed.
+            // Still images are passed on one after another, in the order given, so that a folder's outputs (its JSON
+            // lines) come in that order, as detect's do; they are decoded ahead, as many at a time as files are open.
             if (stills.Count > 0)
                 readers.Add(Task.Run(async () =>
                 {
-                    foreach (int index in stills) await ReadFileAsync(index).ConfigureAwait(false);
+                    var ahead = new Queue<(int Index, PrefetchedImage Image)>();
+                    try
+                    {
+                        int next = 0;
+                        while (next < stills.Count || ahead.Count > 0)
+                        {
+                            for (; next < stills.Count && ahead.Count < Math.Max(1, options.MaxOpenSources); next++)
+                                ahead.Enqueue((stills[next], new PrefetchedImage(sources[stills[next]].Name)));
+                            var (index, image) = ahead.Dequeue();
+                            using (image) // passed on, or disposed (stopped first)
+                            {
+                                await slots.WaitAsync(stop).ConfigureAwait(false);
+                                try
+                                {
+                                    await ReadSourceAsync(index, sources[index] with { Open = () => image }, output, stop).ConfigureAwait(false);
+                                }
+                                finally
+                                {
+                                    slots.Release();
+                                }
+                            }
+                        }
+                    }
+                    finally
+                    {
+                        foreach (var (_, image) in ahead) image.Dispose(); // stopped: decoded images never passed on
+                    }
                 }, CancellationToken.None));
             await Task.WhenAll(readers).ConfigureAwait(false);
         }
@@ -240,6 +266,7 @@ public sealed class CaptureStage(IReadOnlyList<SourceCatalog.Entry> sources, Pip
                 }
 
                 bool gotFrame = false;
+                string reason = "";
                 using (source)
                 using (stop.Register(() => (source as FfmpegStreamSource)?.Interrupt()))
                 {
@@ -270,16 +297,18 @@ public sealed class CaptureStage(IReadOnlyList<SourceCatalog.Entry> sources, Pip
                         newest.Writer.TryWrite(new Frame(image, index, i, clock.Elapsed.TotalMilliseconds, isLive: true));
                         statistics.FrameCaptured();
                     }
+                    if (!stop.IsCancellationRequested && source is FfmpegStreamSource stream) reason = stream.Failure;
                 }
                 if (stop.IsCancellationRequested) break;
+                reason = reason.Length > 0 ? $" ({reason})" : "";
                 if (!everConnected)
                 {
-                    Failed(index, $"{entry.Name}: opened, but no frame arrived");
+                    Failed(index, $"{entry.Name}: opened, but no frame arrived{reason}");
                     return;
                 }
                 if (gotFrame)
                 {
-                    Log?.Invoke($"{entry.Name}: stream lost (ended, or no frame for {live.StallTimeout.TotalSeconds:0} s); reconnecting");
+                    Log?.Invoke($"{entry.Name}: stream lost (ended, or no frame for {live.StallTimeout.TotalSeconds:0} s){reason}; reconnecting");
                     statistics.SourceStateChanged(index, SourceState.Reconnecting, $"stream lost at {DateTime.Now:HH:mm:ss}");
                 }
                 else

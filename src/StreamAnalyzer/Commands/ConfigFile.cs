@@ -1,5 +1,6 @@
 using System.CommandLine;
 using StreamAnalyzer.Pipeline.Runtime;
+using StreamAnalyzer.Pipeline.Sources;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
@@ -60,9 +61,7 @@ internal static class ConfigFile
     private static void CheckRelativePath(string config, string key, string value)
     {
         if (key is not ("weights" or "source")) return;
-        string path = value;
-        int equals = path.IndexOf('=');
-        if (equals > 0 && !path.Contains("://", StringComparison.Ordinal) && path[..equals].IndexOfAny(['/', '\\']) < 0) path = path[(equals + 1)..];
+        string path = key == "source" ? SourceCatalog.SplitLabel(value).Source : value;
         if (path.Length == 0 || path.Contains("://", StringComparison.Ordinal) || path.All(char.IsDigit) || path.IndexOfAny(['*', '?', '[']) >= 0
             || Path.IsPathRooted(path) || File.Exists(path) || Directory.Exists(path)) return;
         string here = Directory.GetCurrentDirectory();

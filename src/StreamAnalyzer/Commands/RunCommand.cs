@@ -112,17 +112,18 @@ internal static class RunCommand
             };
             // Options that shape an output nobody asked for are said to be ignored, not dropped silently.
             bool Given(Option option) => p.GetResult(option) is { Implicit: false };
-            if (plan.Save is null && Given(savePreset)) Console.Error.WriteLine("note: --save-preset sets the encoder of --save videos; ignored without --save");
-            if (plan.Save is null && Given(saveHeatmap)) Console.Error.WriteLine("note: --save-heatmap applies to --save outputs; ignored without --save");
-            if (plan.SaveTxt is null && plan.SaveConf) Console.Error.WriteLine("note: --save-conf adds confidences to --save-txt files; ignored without --save-txt");
+            var notes = new List<string>();
+            if (plan.Save is null && Given(savePreset)) notes.Add("note: --save-preset sets the encoder of --save videos; ignored without --save");
+            if (plan.Save is null && Given(saveHeatmap)) notes.Add("note: --save-heatmap applies to --save outputs; ignored without --save");
+            if (plan.SaveTxt is null && plan.SaveConf) notes.Add("note: --save-conf adds confidences to --save-txt files; ignored without --save-txt");
             var serving = p.GetResult(serve) is null ? null : WebView.ServeOptions.Parse(p.GetValue(serve),
                 p.GetValue(serveToken) ?? Environment.GetEnvironmentVariable(WebView.ServeOptions.TokenVariable));
-            return await ExecuteAsync(plan, p.GetValue(viewImg), serving, p.GetValue(duration));
+            return await ExecuteAsync(plan, p.GetValue(viewImg), serving, p.GetValue(duration), notes);
         }, token));
         return command;
     }
 
-    private static async Task<int> ExecuteAsync(RunPlan plan, bool viewImg, WebView.ServeOptions? serve, double duration)
+    private static async Task<int> ExecuteAsync(RunPlan plan, bool viewImg, WebView.ServeOptions? serve, double duration, IReadOnlyList<string> notes)
     {
         // Signals first: a Ctrl+C during the model load must also end cleanly.
         using var stop = new CancellationTokenSource();
@@ -147,6 +148,7 @@ internal static class RunCommand
         plan = plan with { Perturbation = plan.Perturbation with { Cancellation = stop.Token } };
         using var session = AnalysisSession.Open(plan, Log);
         // After the sources, outputs and model were accepted: a refused run shows its error alone.
+        foreach (var note in notes) Console.Error.WriteLine(note);
         if (plan.Save is null && plan.SaveJson is null && plan.SaveTxt is null && !viewImg && serve is null)
             Console.Error.WriteLine("note: no --save, --save-json or --save-txt: results are counted but not written");
         DetectionOptions.NoteImageSize(session.Detector);

@@ -85,7 +85,8 @@ public class ClusterCommandTests
 
     /// <summary>
     /// A worker's name is refused while a worker of that name runs, and taken over on the same machine once that worker
-    /// has ended without signing off (killed), instead of waiting for its report to expire.
+    /// has ended without signing off (killed) and its report has gone unwritten for a few ticks, instead of waiting for
+    /// the report to expire.
     /// </summary>
     [SkippableFact]
     public void AWorkerNameIsRefusedWhileInUseAndTakenOverFromAKilledWorkerOnThisMachine()
@@ -102,6 +103,7 @@ public class ClusterCommandTests
         Assert.Contains($"error: worker name 'w' is in use by {Environment.MachineName} (pid ", second.StdErr);
 
         first.Kill();
+        Thread.Sleep(TimeSpan.FromSeconds(4)); // its report unwritten for more than three ticks (a live worker rewrites it every tick)
         using var third = CliProcess.Start(null, Worker());
         third.WaitForError("worker w: its last run on this machine \\(pid \\d+\\) has ended without signing off; taking over its name", TimeSpan.FromSeconds(60));
         third.WaitForError("worker w: joined", TimeSpan.FromSeconds(60));

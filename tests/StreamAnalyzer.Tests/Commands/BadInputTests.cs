@@ -289,6 +289,15 @@ public class BadInputTests
         Assert.Equal(1, r.ExitCode);
         Assert.Equal([$"error: --save {dir.File("labels.txt")}: .txt is not an output of --save; name a video or image file, or a folder"], Errors(r));
         Assert.False(File.Exists(dir.File("annotated.mp4")) || Directory.Exists(dir.File("labels.txt")));
+
+        // A format OpenCV cannot write is refused before the run; an existing folder stays a folder, whatever its name.
+        r = CliProcess.Run("run", "--weights", Weights, "--img-size", "160", "--source", Fixtures.SampleImage("val-00000.jpg"), "--save", dir.File("raw.dng"));
+        Assert.Equal(1, r.ExitCode);
+        Assert.Equal([$"error: --save {dir.File("raw.dng")}: .dng images cannot be written here; name a .jpg or .png file, or a folder"], Errors(r));
+        Directory.CreateDirectory(dir.File("shots.jpg"));
+        r = CliProcess.Run("run", "--weights", Weights, "--img-size", "160", "--source", Fixtures.SampleImage("val-00000.jpg"), "--save", dir.File("shots.jpg"));
+        Assert.True(r.ExitCode == 0, r.All);
+        Assert.True(File.Exists(Path.Combine(dir.File("shots.jpg"), "val-00000.jpg")));
     }
 
     [Fact]
