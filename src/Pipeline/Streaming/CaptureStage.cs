@@ -64,14 +64,14 @@ public sealed class CaptureStage(IReadOnlyList<SourceCatalog.Entry> sources, Pip
             if (stills.Count > 0)
                 readers.Add(Task.Run(async () =>
                 {
-                    var ahead = new Queue<(int Index, PrefetchedImage Image)>();
+                    var ahead = new Queue<(int Index, ImageFrameSource Image)>();
                     try
                     {
                         int next = 0;
                         while (next < stills.Count || ahead.Count > 0)
                         {
                             for (; next < stills.Count && ahead.Count < Math.Max(1, options.MaxOpenSources); next++)
-                                ahead.Enqueue((stills[next], new PrefetchedImage(sources[stills[next]].Name)));
+                                ahead.Enqueue((stills[next], new ImageFrameSource(sources[stills[next]].Name).DecodeAhead()));
                             var (index, image) = ahead.Dequeue();
                             using (image) // passed on, or disposed (stopped first)
                             {
