@@ -71,9 +71,7 @@ public sealed class AnalysisSession : IDisposable
     public string? JsonOutput { get; private set; }
 
     /// <summary>True when source i is a still image.</summary>
-    public bool IsImage(int i) => IsImageEntry(Sources[i]);
-
-    private static bool IsImageEntry(SourceCatalog.Entry entry) => !entry.IsLive && ImageFiles.Extensions.Contains(Path.GetExtension(entry.Name));
+    public bool IsImage(int i) => Sources[i].IsImage;
 
     /// <summary>
     /// Resolves the sources, checks every output location, loads the model and opens the file outputs the plan asks
@@ -85,15 +83,15 @@ public sealed class AnalysisSession : IDisposable
         var sources = SourceCatalog.ResolveAll(plan.Sources, plan.Pipeline.Live, log);
         var names = sources.Select(e => e.Name).ToArray();
         var shortNames = SourceCatalog.ShortNames(sources);
-        var savePaths = plan.Save is null ? null : OutputPaths.Plan(plan.Save, names, i => IsImageEntry(sources[i]), shortNames);
+        var savePaths = plan.Save is null ? null : OutputPaths.Plan(plan.Save, names, i => sources[i].IsImage, shortNames);
         foreach (var path in savePaths ?? []) OutputLocation.EnsureFile(path, "--save");
         // JSON lines: one file, or a folder of <name>.jsonl (a path ending in '/', an existing folder, or no extension with several sources).
         string? jsonFolder = plan.SaveJson is { } sj && (sj.EndsWith('/') || Directory.Exists(sj) || (sources.Count > 1 && Path.GetExtension(sj).Length == 0)) ? sj : null;
         if (jsonFolder is not null) OutputLocation.EnsureFolder(jsonFolder, "--save-json");
         else if (plan.SaveJson is not null) OutputLocation.EnsureFile(plan.SaveJson, "--save-json");
         if (plan.SaveTxt is not null) OutputLocation.EnsureFolder(plan.SaveTxt, "--save-txt");
-        var jsonFiles = jsonFolder is not null ? sources.Select((_, i) => Path.Combine(jsonFolder, shortNames[i] + ".jsonl"))
-            : plan.SaveJson is { } jsonFile ? [jsonFile] : [];
+        string JsonFileOf(int i) => Path.Combine(jsonFolder!, shortNames[i] + ".jsonl");
+        var jsonFiles = jsonFolder is not null ? sources.Select((_, i) => JsonFileOf(i)) : plan.SaveJson is { } jsonFile ? [jsonFile] : [];
         OutputClashes.Check(names, (savePaths ?? []).Select(p => ("--save", p)).Concat(jsonFiles.Select(p => ("--save-json", p))));
 
         // Counting the files' frames (for the progress bar) opens each one: done on another thread while the model loads.
@@ -115,7 +113,7 @@ public sealed class AnalysisSession : IDisposable
                 session._sinks.Add(session.Video);
             }
             if (jsonFolder is not null)
-                session._sinks.Add(JsonLinesSink.PerSource(i => Path.Combine(jsonFolder, shortNames[i] + ".jsonl"), i => names[i], i => sources[i].Label));
+                session._sinks.Add(JsonLinesSink.PerSource(JsonFileOf, i => names[i], i => sources[i].Label));
             else if (plan.SaveJson is not null)
                 session._sinks.Add(new JsonLinesSink(plan.SaveJson, i => names[i], i => sources[i].Label));
             session.JsonOutput = jsonFolder ?? plan.SaveJson;

@@ -19,7 +19,11 @@ public static class SourceCatalog
     /// <param name="Open">Opens it (again at each reconnection).</param>
     /// <param name="IsLive">A camera or stream rather than a file.</param>
     /// <param name="Label">The name the user gave it (<c>name=url</c>), or null.</param>
-    public sealed record Entry(string Name, Func<IFrameSource> Open, bool IsLive = false, string? Label = null);
+    public sealed record Entry(string Name, Func<IFrameSource> Open, bool IsLive = false, string? Label = null)
+    {
+        /// <summary>A still image file (by its extension): one frame.</summary>
+        public bool IsImage => !IsLive && ImageFiles.Extensions.Contains(Path.GetExtension(Name));
+    }
 
     private static readonly System.Text.RegularExpressions.Regex Labelled = new(@"^([A-Za-z0-9][A-Za-z0-9_.-]{0,63})=(.+)$");
 

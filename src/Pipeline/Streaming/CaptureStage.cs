@@ -6,10 +6,10 @@ namespace StreamAnalyzer.Pipeline.Streaming;
 
 /// <summary>
 /// Reads the sources into the frame channel: several at a time (so batches can mix them), each in order, every
-/// <c>--vid-stride</c>-th frame; still images one after another in the order given. File sources wait when the channel is full: nothing is lost. Live sources keep only
-/// their newest frame (a one-frame DropOldest channel each; dropped frames are disposed and counted), are stamped
-/// with their own wall clock, and reconnect with backoff after a drop or a stall. A source that cannot be opened
-/// at all is reported and skipped; the others run.
+/// <c>--vid-stride</c>-th frame; still images one after another in the order given. File sources wait when the
+/// channel is full: nothing is lost. Live sources keep only their newest frame (a one-frame DropOldest channel each;
+/// dropped frames are disposed and counted), are stamped with their own wall clock, and reconnect with backoff after a
+/// drop or a stall. A source that cannot be opened at all is reported and skipped; the others run.
 /// </summary>
 public sealed class CaptureStage(IReadOnlyList<SourceCatalog.Entry> sources, PipelineOptions options, PipelineStatistics statistics)
 {
@@ -35,12 +35,13 @@ public sealed class CaptureStage(IReadOnlyList<SourceCatalog.Entry> sources, Pip
         Exception? failure = null;
         try
         {
-            async Task ReadFileAsync(int index)
+            // A file source read while it holds one of the open-file slots.
+            async Task ReadFileAsync(int index, SourceCatalog.Entry entry)
             {
                 await slots.WaitAsync(stop).ConfigureAwait(false);
                 try
                 {
-                    await ReadSourceAsync(index, sources[index], output, stop).ConfigureAwait(false);
+                    await ReadSourceAsync(index, entry, output, stop).ConfigureAwait(false);
                 }
                 finally
                 {
@@ -56,8 +57,8 @@ public sealed class CaptureStage(IReadOnlyList<SourceCatalog.Entry> sources, Pip
                 if (entry.IsLive)
                     readers.Add(Task.Factory.StartNew(() => ReadLiveSourceAsync(index, entry, output, stop), CancellationToken.None,
                         TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap());
-                else if (ImageFiles.Extensions.Contains(Path.GetExtension(entry.Name))) stills.Add(index);
-                else readers.Add(Task.Run(() => ReadFileAsync(index), CancellationToken.None));
+                else if (entry.IsImage) stills.Add(index);
+                else readers.Add(Task.Run(() => ReadFileAsync(index, entry), CancellationToken.None));
             }
             // Still images are passed on one after another, in the order given, so that a folder's outputs (its JSON
             // lines) come in that order, as detect's do; they are decoded ahead, as many at a time as files are open.
@@ -74,17 +75,7 @@ public sealed class CaptureStage(IReadOnlyList<SourceCatalog.Entry> sources, Pip
                                 ahead.Enqueue((stills[next], new ImageFrameSource(sources[stills[next]].Name).DecodeAhead()));
                             var (index, image) = ahead.Dequeue();
                             using (image) // passed on, or disposed (stopped first)
-                            {
-                                await slots.WaitAsync(stop).ConfigureAwait(false);
-                                try
-                                {
-                                    await ReadSourceAsync(index, sources[index] with { Open = () => image }, output, stop).ConfigureAwait(false);
-                                }
-                                finally
-                                {
-                                    slots.Release();
-                                }
-                            }
+                                await ReadFileAsync(index, sources[index] with { Open = () => image }).ConfigureAwait(false);
                         }
                     }
                     finally
@@ -300,15 +291,15 @@ public sealed class CaptureStage(IReadOnlyList<SourceCatalog.Entry> sources, Pip
                     if (!stop.IsCancellationRequested && source is FfmpegStreamSource stream) reason = stream.Failure;
                 }
                 if (stop.IsCancellationRequested) break;
-                reason = reason.Length > 0 ? $" ({reason})" : "";
+                string because = reason.Length > 0 ? $" ({reason})" : "";
                 if (!everConnected)
                 {
-                    Failed(index, $"{entry.Name}: opened, but no frame arrived{reason}");
+                    Failed(index, $"{entry.Name}: opened, but no frame arrived{because}");
                     return;
                 }
                 if (gotFrame)
                 {
-                    Log?.Invoke($"{entry.Name}: stream lost (ended, or no frame for {live.StallTimeout.TotalSeconds:0} s){reason}; reconnecting");
+                    Log?.Invoke($"{entry.Name}: stream lost (ended, or no frame for {live.StallTimeout.TotalSeconds:0} s){because}; reconnecting");
                     statistics.SourceStateChanged(index, SourceState.Reconnecting, $"stream lost at {DateTime.Now:HH:mm:ss}");
                 }
                 else

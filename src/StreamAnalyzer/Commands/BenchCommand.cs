@@ -57,19 +57,19 @@ internal static class BenchCommand
             if (p.GetValue(threads) > 0) TorchSharp.torch.set_num_threads(p.GetValue(threads));
             string src = p.GetValue(source)!;
             if (Directory.Exists(src)) throw new UserInputException(FolderSource(src));
+            bool video = SourceCatalog.VideoExtensions.Contains(Path.GetExtension(src));
             if (p.GetValue(onnx) is { } onnxFile)
             {
                 // Checked before the model loads, as --weights is.
                 if (Directory.Exists(onnxFile.FullName)) throw new UserInputException($"--compare-onnx {onnxFile}: is a folder; give an .onnx file");
                 if (!onnxFile.Exists) throw new UserInputException($"--compare-onnx {onnxFile}: no such file");
-                if (SourceCatalog.VideoExtensions.Contains(Path.GetExtension(src)))
+                if (video)
                     throw new UserInputException("--compare-onnx applies to an image (forward passes timed side by side), not to a video");
             }
             var jsonFile = p.GetValue(json);
             if (jsonFile is not null) OutputLocationCheck(jsonFile.FullName);
             var options = new DetectorOptions(p.GetValue(imgSize), new NmsOptions(p.GetValue(conf)), CommonOptions.ResolveDevice(p.GetValue(device), p.GetValue(tf32)), p.GetValue(half),
                 Backend: p.GetValue(backend));
-            bool video = SourceCatalog.VideoExtensions.Contains(Path.GetExtension(src));
             if (video && p.GetValue(batch) > 1) throw new UserInputException("--batch applies to an image (copies of it per forward pass), not to a video");
             if (!video && p.GetResult(rounds) is { Implicit: false } && p.GetValue(rounds) > 1) throw new UserInputException("--rounds applies to a video (pipeline runs), not to an image");
             using var detector = Detector.Load(p.GetValue(weights)!.FullName, options);
