@@ -114,10 +114,14 @@ public sealed class FfmpegStreamSource : IFrameSource
         get
         {
             if (_readerError is not null) return _readerError;
-            if (!_process.WaitForExit(1000) || !_stderr.Wait(1000) || !_stderr.IsCompletedSuccessfully) return "";
+            if (!_process.WaitForExit(1000) || !WaitForErrorOutput() || !_stderr.IsCompletedSuccessfully) return "";
             return _stderr.Result.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).LastOrDefault() ?? "";
         }
     }
+
+    // Up to a second for ffmpeg's error output to be read to its end; a failed read counts as ended (Task.Wait would
+    // throw it, from Dispose too).
+    private bool WaitForErrorOutput() => Task.WaitAny([_stderr], TimeSpan.FromSeconds(1)) == 0;
 
     /// <summary>Ends a read in progress (from another thread): used to stop promptly.</summary>
     public void Interrupt() => Kill();
@@ -142,7 +146,7 @@ public sealed class FfmpegStreamSource : IFrameSource
         _process.WaitForExit(5000);
         // Process leaves the pipes it handed out open: closed here, or each reconnection would keep two.
         _stdout.Dispose();
-        _stderr.Wait(TimeSpan.FromSeconds(1));
+        WaitForErrorOutput();
         _process.StandardError.Dispose();
         _process.Dispose();
         _frames?.Dispose();
