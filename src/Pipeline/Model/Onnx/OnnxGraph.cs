@@ -200,10 +200,14 @@ internal sealed class OnnxGraph
     /// <summary>
     /// The finished model: input <see cref="Input"/>, float32 outputs under their names. Nodes and constants no output
     /// depends on are left out: ONNX Runtime would run them (a head's unused logits cost a transpose of every row).
+    /// Concatenations read only by 1x1 convolutions become sums (<see cref="ConcatsAsConvolutionSums"/>).
     /// </summary>
     public ModelProto ToModel(IReadOnlyList<(string Value, string Name)> outputs)
     {
-        Prune(outputs.Select(o => o.Value));
+        var values = outputs.Select(o => o.Value).ToHashSet();
+        Prune(values);
+        ConcatsAsConvolutionSums.Apply(_graph, values);
+        Prune(values);
         _graph.Input.Add(Tensor4D(Input, [Batch, 3, InputHeight, InputWidth]));
         // Give the graph's values the public names (Identity nodes are removed by the optimiser).
         foreach (var (value, name) in outputs)
