@@ -93,8 +93,14 @@ public sealed class CameraRun : IAsyncDisposable
             _session = AnalysisSession.Open(plan, line => _log?.Invoke($"{Name}: {line}"));
             _session.Add(Publisher);
             _state = "running";
-            _log?.Invoke($"{Name}: started from frame {FirstFrame} ({Camera.Spec.Source}); local results in {plan.SaveJson}");
+            _log?.Invoke($"{Name}: started from frame {FirstFrame} ({Camera.Spec.Source})");
             await _session.RunAsync(_stop.Token, _abort.Token);
+            // The JSON lines file is made with the first result, so it is named only once it exists: a file camera taken
+            // up again after its last frame has none.
+            long frames = _session.Statistics.Processed;
+            _log?.Invoke(frames > 0
+                ? $"{Name}: {frames} frame(s) analysed; local results in {plan.SaveJson}"
+                : $"{Name}: no frames from frame {FirstFrame} on; no local results written");
             if (!_session.Statistics.SourceErrors.IsEmpty)
             {
                 _error = string.Join("; ", _session.Statistics.SourceErrors);

@@ -37,17 +37,39 @@ public static class OutputClashes
         }
     }
 
-    // The file a path names, through symbolic links (an input reached through a link is still that input).
+    // The file a path names, through symbolic links anywhere on it (an input reached through a link, to the file or to
+    // a folder above it, is still that input). Hard links are not told apart: .NET has no portable file identity.
     private static string Resolved(string path)
     {
         string full = Path.GetFullPath(path);
-        try
+        string root = Path.GetPathRoot(full) ?? "";
+        var rest = new Queue<string>(full[root.Length..].Split(Path.DirectorySeparatorChar, StringSplitOptions.RemoveEmptyEntries));
+        string current = root;
+        for (int links = 0; rest.TryDequeue(out var part);)
         {
-            return File.Exists(full) && new FileInfo(full).ResolveLinkTarget(returnFinalTarget: true) is { } target ? target.FullName : full;
+            string next = Path.Combine(current, part);
+            string? target;
+            try
+            {
+                target = new FileInfo(next).LinkTarget;
+            }
+            catch (IOException)
+            {
+                target = null;
+            }
+            if (target is null || ++links > 40) // not a link (or missing), or a loop: taken as written
+            {
+                current = next;
+                continue;
+            }
+            // The link's target, then what was left of the path, resolved again from the top.
+            string resolved = Path.GetFullPath(target, current);
+            var remaining = rest.ToArray();
+            rest.Clear();
+            root = Path.GetPathRoot(resolved) ?? "";
+            foreach (var p in resolved[root.Length..].Split(Path.DirectorySeparatorChar, StringSplitOptions.RemoveEmptyEntries).Concat(remaining)) rest.Enqueue(p);
+            current = root;
         }
-        catch (IOException)
-        {
-            return full; // a link loop: compared as written
-        }
+        return current;
     }
 }

@@ -111,6 +111,50 @@ internal static class ExplainCommand
 
     private static string Ms(double ms) => ms.ToString("0.0", CultureInfo.InvariantCulture) + " ms";
 
+    // A file that cannot be written whole (a full disk, no permission) is removed rather than left truncated, and the
+    // command stops with its name.
+    private static void WriteFile(string path, Action<string> write)
+    {
+        try
+        {
+            write(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            TryDelete(path);
+            string why = e is UnauthorizedAccessException ? "no permission, or a folder in the way" : e.Message.Replace($" : '{path}'", "", StringComparison.Ordinal);
+            throw new IOException($"{path}: could not be written ({why})", e);
+        }
+    }
+
+    private static void WriteImage(string path, Mat image)
+    {
+        bool written;
+        try
+        {
+            written = Cv2.ImWrite(path, image);
+        }
+        catch (OpenCVException)
+        {
+            written = false;
+        }
+        if (written) return;
+        TryDelete(path);
+        throw new IOException($"{path}: could not be written (disk full, or no permission?)");
+    }
+
+    private static void TryDelete(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // left as it is: the error names the file
+        }
+    }
+
     private static bool ExplainImage(string path, Detector detector, CamExplainer explainer, int topK, string outDir, bool saveNpy, double alpha, bool inBox)
     {
         using var frame = Cv2.ImRead(path, ImreadModes.Color);
@@ -141,11 +185,11 @@ internal static class ExplainCommand
                     using var canvas = frame.Clone();
                     HeatmapRenderer.Blend(canvas, onFrame, alpha);
                     DetectionRenderer.Draw(canvas, [e.Detection]);
-                    Cv2.ImWrite(Path.Combine(outDir, $"{stem}.det{i}.{map.Layer}.png"), canvas);
+                    WriteImage(Path.Combine(outDir, $"{stem}.det{i}.{map.Layer}.png"), canvas);
                     if (saveNpy)
                     {
                         string npy = $"{stem}.{explainer.Method.Name}.{map.Layer}.det{i}.npy";
-                        NpyArray.Write(Path.Combine(outDir, npy), map.Values, [map.Height, map.Width]);
+                        WriteFile(Path.Combine(outDir, npy), file => NpyArray.Write(file, map.Values, [map.Height, map.Width]));
                         files.Add(npy);
                     }
                 }
@@ -168,7 +212,7 @@ internal static class ExplainCommand
                 HeatmapRenderer.Blend(combinedCanvas, combined, alpha);
             }
             DetectionRenderer.Draw(combinedCanvas, chosen);
-            Cv2.ImWrite(Path.Combine(outDir, $"{stem}.combined.png"), combinedCanvas);
+            WriteImage(Path.Combine(outDir, $"{stem}.combined.png"), combinedCanvas);
         }
         finally
         {
@@ -185,7 +229,7 @@ internal static class ExplainCommand
                 input_shape = new[] { 1, 3, result.Geometry.InputHeight, result.Geometry.InputWidth },
                 detections = records,
             };
-            File.WriteAllText(Path.Combine(outDir, $"{stem}.json"), JsonSerializer.Serialize(json, new JsonSerializerOptions { WriteIndented = true }));
+            WriteFile(Path.Combine(outDir, $"{stem}.json"), file => File.WriteAllText(file, JsonSerializer.Serialize(json, new JsonSerializerOptions { WriteIndented = true })));
         }
         var t = result.Timings;
         Console.WriteLine($"{path}: {result.Detections.Count} detection(s), explained {explanations.Count} with {explainer.Method.Name} at {(explainer.Method.ExplainsInput ? "the input" : explainer.Layers)}; " +

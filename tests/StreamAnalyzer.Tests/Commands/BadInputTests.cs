@@ -236,8 +236,8 @@ public class BadInputTests
     }
 
     /// <summary>
-    /// An output that is one of the run's inputs (the video itself, through a link too, or a folder of images saved
-    /// into itself), two outputs on one file, and JSON lines under an image's name are refused before anything is
+    /// An output that is one of the run's inputs (the video itself, through a link to it or to a folder above it, or a
+    /// folder of images saved into itself), two outputs on one file, and JSON lines under an image's name are refused before anything is
     /// written: the inputs keep every byte.
     /// </summary>
     [Fact]
@@ -250,6 +250,9 @@ public class BadInputTests
         File.Copy(Fixtures.SampleImage("val-00000.jpg"), Path.Combine(images, "a.jpg"));
         File.Copy(Fixtures.SampleImage("val-00006.jpg"), Path.Combine(images, "b.jpg"));
         File.CreateSymbolicLink(dir.File("link.mp4"), clip);
+        using var elsewhere = new TempDirectory();
+        string folderLink = elsewhere.File("same-folder");
+        Directory.CreateSymbolicLink(folderLink, dir.Path);
         var before = Directory.EnumerateFiles(dir.Path, "*", SearchOption.AllDirectories).ToDictionary(f => f, File.ReadAllBytes);
 
         (string[] Args, string Error)[] cases =
@@ -257,6 +260,8 @@ public class BadInputTests
             (["--source", clip, "--save", clip], $"error: --save {clip}: that is an input of this run, which writing would destroy; name another file or folder"),
             (["--source", clip, "--save", dir.Path], $"error: --save {Path.Combine(dir.Path, "clip.mp4")}: that is an input of this run, which writing would destroy; name another file or folder"),
             (["--source", dir.File("link.mp4"), "--save", clip], $"error: --save {clip}: that is an input of this run, which writing would destroy; name another file or folder"),
+            (["--source", clip, "--save", Path.Combine(folderLink, "clip.mp4")], $"error: --save {Path.Combine(folderLink, "clip.mp4")}: that is an input of this run, which writing would destroy; name another file or folder"),
+            (["--source", Path.Combine(folderLink, "images"), "--save", images], $"error: --save {Path.Combine(images, "a.jpg")}: that is an input of this run, which writing would destroy; name another file or folder"),
             (["--source", images, "--save", images], $"error: --save {Path.Combine(images, "a.jpg")}: that is an input of this run, which writing would destroy; name another file or folder"),
             (["--source", clip, "--save", dir.File("o.mp4"), "--save-json", dir.File("o.mp4")], $"error: --save and --save-json both name {dir.File("o.mp4")}: give each its own file"),
             (["--source", clip, "--save-json", Path.Combine(images, "a.jpg")], $"error: --save-json {Path.Combine(images, "a.jpg")}: JSON lines under a .jpg name; name a .jsonl file or a folder"),

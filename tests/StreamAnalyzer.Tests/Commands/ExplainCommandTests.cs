@@ -37,6 +37,31 @@ public class ExplainCommandTests
         }
     }
 
+    /// <summary>
+    /// A map or index that cannot be written (here a folder is in the way; a full disk fails the same call) stops the
+    /// command with the file's name and a non-zero exit, and leaves no partial file.
+    /// </summary>
+    [SkippableFact]
+    public void AnOutputThatCannotBeWrittenStopsTheCommandWithItsName()
+    {
+        using var dir = new TempDirectory();
+        string outDir = Path.Combine(dir.Path, "e");
+        Directory.CreateDirectory(Path.Combine(outDir, "val-00000.combined.png"));
+        var r = CliProcess.Run("explain", "--weights", Fixtures.ShapesModel, "--source", Fixtures.SampleImage("val-00000.jpg"),
+            "--img-size", "160", "--project", dir.Path, "--name", "e", "--exist-ok");
+        Assert.Equal(1, r.ExitCode);
+        Assert.Contains($"error: {Path.Combine(outDir, "val-00000.combined.png")}: could not be written", r.StdErr);
+        Assert.DoesNotContain("   at ", r.All);
+
+        Directory.Delete(Path.Combine(outDir, "val-00000.combined.png"));
+        Directory.CreateDirectory(Path.Combine(outDir, "val-00000.json"));
+        r = CliProcess.Run("explain", "--weights", Fixtures.ShapesModel, "--source", Fixtures.SampleImage("val-00000.jpg"),
+            "--img-size", "160", "--project", dir.Path, "--name", "e", "--exist-ok", "--save-npy");
+        Assert.Equal(1, r.ExitCode);
+        Assert.Contains($"error: {Path.Combine(outDir, "val-00000.json")}: could not be written", r.StdErr);
+        Assert.DoesNotContain("   at ", r.All);
+    }
+
     [SkippableFact]
     public void AnUnknownMethodOrLayerIsAClearError()
     {
