@@ -1,5 +1,6 @@
 using StreamAnalyzer.Pipeline.Application;
 using StreamAnalyzer.Pipeline.Runtime;
+using StreamAnalyzer.Pipeline.Sources;
 using StreamAnalyzer.Pipeline.Streaming;
 
 namespace StreamAnalyzer.Cluster;
@@ -93,7 +94,7 @@ public sealed class CameraRun : IAsyncDisposable
             _session = AnalysisSession.Open(plan, line => _log?.Invoke($"{Name}: {line}"));
             _session.Add(Publisher);
             _state = "running";
-            _log?.Invoke($"{Name}: started from frame {FirstFrame} ({Camera.Spec.Source})");
+            _log?.Invoke($"{Name}: started from frame {FirstFrame} ({StreamAddress.Redacted(Camera.Spec.Source)})");
             await _session.RunAsync(_stop.Token, _abort.Token);
             // The JSON lines file is made with the first result, so it is named only once it exists: a file camera taken
             // up again after its last frame has none.

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using NATS.Client.JetStream;
 using NATS.Client.KeyValueStore;
 using StreamAnalyzer.Pipeline.Runtime;
+using StreamAnalyzer.Pipeline.Sources;
 
 namespace StreamAnalyzer.Cluster;
 
@@ -260,7 +261,7 @@ public sealed class Worker(ClusterConnection cluster, WorkerOptions options)
                 await leases.ReleaseAsync(name, revision, CancellationToken.None);
                 throw;
             }
-            var publisher = new ResultPublisher(cluster.JetStream, results, name, cameras[name].Spec.Source, options.Name, last?.Sequence ?? 0, Log);
+            var publisher = new ResultPublisher(cluster.JetStream, results, name, StreamAddress.Redacted(cameras[name].Spec.Source), options.Name, last?.Sequence ?? 0, Log);
             long first = last is null ? 0 : last.Frame + 1;
             _runs[name] = new CameraRun(cameras[name], revision, first, publisher, options.OutputFolder, Log);
             running++;

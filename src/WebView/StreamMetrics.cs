@@ -26,7 +26,7 @@ public sealed class StreamMetrics : IDisposable
         string[] labels = ["stream"];
         var frames = factory.CreateCounter("streamanalyzer_frames_total", "Frames analysed and written", labels);
         var dropped = factory.CreateCounter("streamanalyzer_dropped_frames_total", "Frames dropped (newest-frame policy or staleness)", labels);
-        var reconnects = factory.CreateCounter("streamanalyzer_reconnects_total", "Reconnections of a live stream", labels);
+        var reconnects = factory.CreateCounter("streamanalyzer_reconnects_total", "Successful reconnections of a live stream (failed attempts show as streamanalyzer_stream_up 0)", labels);
         var up = factory.CreateGauge("streamanalyzer_stream_up", "1 while the stream delivers frames", labels);
         var viewers = factory.CreateGauge("streamanalyzer_web_viewers", "Browsers watching the stream", labels);
         _latency = factory.CreateHistogram("streamanalyzer_latency_seconds", "Capture to written, per frame",

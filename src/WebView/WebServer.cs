@@ -90,8 +90,9 @@ public sealed class WebServer : IAsyncDisposable
         app.MapGet("/healthz", () =>
         {
             var states = context.Tiles.Select(t => context.Statistics.For(t.Index).State).ToArray();
-            bool anyFailed = states.Any(s => s == Pipeline.Streaming.SourceState.Failed);
-            return Results.Json(new { status = anyFailed ? "degraded" : "ok", streams = states.Length,
+            // A stream that is down counts at once, not only once it gives up (by default it never does).
+            bool anyDown = states.Any(s => s is Pipeline.Streaming.SourceState.Failed or Pipeline.Streaming.SourceState.Reconnecting);
+            return Results.Json(new { status = anyDown ? "degraded" : "ok", streams = states.Length,
                 running = states.Count(s => s == Pipeline.Streaming.SourceState.Running) }, Json);
         });
         app.MapPost("/api/login", async (HttpContext http) =>

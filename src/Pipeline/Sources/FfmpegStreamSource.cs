@@ -11,7 +11,7 @@ namespace StreamAnalyzer.Pipeline.Sources;
 /// whole, comes as BGR. The rate comes from ffprobe, which must answer within the open timeout. A watchdog ends the
 /// stream when no frame arrives for the stall timeout, so the caller can reconnect.
 /// </summary>
-public sealed class FfmpegStreamSource : IFrameSource
+public sealed partial class FfmpegStreamSource : IFrameSource
 {
     private readonly Process _process;
     private readonly Stream _stdout;
@@ -27,15 +27,15 @@ public sealed class FfmpegStreamSource : IFrameSource
     /// <exception cref="UserInputException">No ffmpeg, or no stream at the URL within <paramref name="openTimeout"/>.</exception>
     public FfmpegStreamSource(string url, TimeSpan openTimeout, TimeSpan stallTimeout)
     {
-        Name = url;
+        Name = StreamAddress.Redacted(url);
         _stallTimeout = stallTimeout;
-        string ffmpeg = Ffmpeg.FfmpegPath ?? throw new UserInputException($"{url}: reading network streams needs ffmpeg, which is not installed");
-        if (Ffmpeg.FfprobePath is null) throw new UserInputException($"{url}: reading network streams needs ffprobe (part of ffmpeg), which is not installed");
+        string ffmpeg = Ffmpeg.FfmpegPath ?? throw new UserInputException($"{Name}: reading network streams needs ffmpeg, which is not installed");
+        if (Ffmpeg.FfprobePath is null) throw new UserInputException($"{Name}: reading network streams needs ffprobe (part of ffmpeg), which is not installed");
         var info = Ffmpeg.Probe(url, openTimeout, out string error);
         if (info is null)
             throw new UserInputException(error.StartsWith("no answer", StringComparison.Ordinal)
-                ? $"{url}: no video stream answered within {openTimeout.TotalSeconds:0} s (wrong address, or the camera is down)"
-                : $"{url}: cannot open the stream ({error})");
+                ? $"{Name}: no video stream answered within {openTimeout.TotalSeconds:0} s (wrong address, or the camera is down)"
+                : $"{Name}: cannot open the stream ({StreamAddress.Redacted(error)})");
         (_width, _height) = (info.Width, info.Height);
         Fps = info.AverageFps > 0 ? info.AverageFps : info.NominalFps > 0 ? info.NominalFps : 25;
         bool yuv = _width % 2 == 0 && _height % 2 == 0;
@@ -44,7 +44,7 @@ public sealed class FfmpegStreamSource : IFrameSource
         _process = Ffmpeg.Start(ffmpeg, ["-hide_banner", "-loglevel", "error", "-nostdin", "-i", url, "-an", "-map", "0:v:0", .. output, "-"]);
         _stdout = _process.StandardOutput.BaseStream;
         Ffmpeg.WidenPipe(_stdout);
-        if (yuv) _frames = new Yuv4MpegReader(_stdout, url);
+        if (yuv) _frames = new Yuv4MpegReader(_stdout, Name);
         else _bgr = new byte[_width * _height * 3];
         _stderr = _process.StandardError.ReadToEndAsync();
         // Killing ffmpeg unblocks a read that waits on a stalled stream.
@@ -115,12 +115,19 @@ public sealed class FfmpegStreamSource : IFrameSource
         {
             if (_readerError is not null) return _readerError;
             if (!_process.WaitForExit(1000) || !WaitForErrorOutput() || !_stderr.IsCompletedSuccessfully) return "";
-            return _stderr.Result.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).LastOrDefault() ?? "";
+            // The decoder's complaints about a damaged frame ("[h264 @ 0x...] mmco: unref short failure") come and go on
+            // a healthy stream too: they do not say why it ended, so only ffmpeg's own lines are quoted.
+            string last = _stderr.Result.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                .LastOrDefault(line => !DecoderMessage().IsMatch(line)) ?? "";
+            return StreamAddress.Redacted(last);
         }
     }
 
     // Up to a second for ffmpeg's error output to be read to its end; a failed read counts as ended (Task.Wait would
     // throw it, from Dispose too).
+    [System.Text.RegularExpressions.GeneratedRegex(@"^\[(h264|hevc|mpeg4|mpeg2video|mjpeg|vp8|vp9|av1|libdav1d) @ 0x[0-9a-f]+\]")]
+    private static partial System.Text.RegularExpressions.Regex DecoderMessage();
+
     private bool WaitForErrorOutput() => Task.WaitAny([_stderr], TimeSpan.FromSeconds(1)) == 0;
 
     /// <summary>Ends a read in progress (from another thread): used to stop promptly.</summary>

@@ -38,7 +38,7 @@ public sealed class LiveCaptureSource : IFrameSource
         var capture = new VideoCapture();
         try
         {
-            if (capture.Open(url, VideoCaptureAPIs.FFMPEG) && capture.IsOpened()) return new LiveCaptureSource(url, capture, 25);
+            if (capture.Open(url, VideoCaptureAPIs.FFMPEG) && capture.IsOpened()) return new LiveCaptureSource(StreamAddress.Redacted(url), capture, 25);
         }
         catch (OpenCVException)
         {

@@ -23,6 +23,9 @@ public static class SourceCatalog
     {
         /// <summary>A still image file (by its extension): one frame.</summary>
         public bool IsImage => !IsLive && ImageFiles.Extensions.Contains(Path.GetExtension(Name));
+
+        /// <summary>How messages name it: the name the user gave, else the source itself.</summary>
+        public string Shown => Label ?? Name;
     }
 
     private static readonly System.Text.RegularExpressions.Regex Labelled = new(@"^([A-Za-z0-9][A-Za-z0-9_.-]{0,63})=(.+)$");
@@ -124,7 +127,7 @@ public static class SourceCatalog
         if (int.TryParse(spec, out int camera) && camera >= 0 && !File.Exists(spec))
             return [new Entry($"camera {camera}", () => LiveCaptureSource.Camera(camera), IsLive: true)];
         if (spec.Contains("://", StringComparison.Ordinal))
-            return [new Entry(spec, () => OpenStream(spec, live, notice), IsLive: true)];
+            return [new Entry(StreamAddress.Redacted(spec), () => OpenStream(spec, live, notice), IsLive: true)];
         if (File.Exists(spec)) return [ForFile(spec)];
         if (Directory.Exists(spec))
         {
@@ -155,11 +158,11 @@ public static class SourceCatalog
             OpenCvSharp.Cv2.SetLogLevel(previous);
             if (viaOpenCv is not null)
             {
-                notice?.Invoke($"{url}: reading through OpenCV");
+                notice?.Invoke($"{StreamAddress.Redacted(url)}: reading through OpenCV");
                 return viaOpenCv;
             }
             OpenCvCannotOpen[url] = true;
-            notice?.Invoke($"{url}: reading through ffmpeg (OpenCV's backend cannot open this URL here)");
+            notice?.Invoke($"{StreamAddress.Redacted(url)}: reading through ffmpeg (OpenCV's backend cannot open this URL here)");
         }
         return new FfmpegStreamSource(url, live.OpenTimeout, live.StallTimeout);
     }

@@ -244,11 +244,13 @@ public sealed class CaptureStage(IReadOnlyList<SourceCatalog.Entry> sources, Pip
                         return;
                     }
                     failures++;
-                    Log?.Invoke($"{entry.Name}: reconnection attempt {failures} failed: {e.Message}");
+                    Log?.Invoke($"{entry.Shown}: reconnection attempt {failures} failed: {e.Message}");
                     statistics.SourceStateChanged(index, SourceState.Reconnecting, e.Message);
                     if (live.MaxReconnects > 0 && failures >= live.MaxReconnects)
                     {
-                        Failed(index, $"{entry.Name}: gave up after {failures} failed reconnection attempts");
+                        // Said when it happens, not only in the run's closing errors: the other sources go on.
+                        Log?.Invoke($"{entry.Shown}: gave up after {failures} failed reconnection attempts");
+                        Failed(index, $"{entry.Shown}: gave up after {failures} failed reconnection attempts");
                         return;
                     }
                     if (!await Wait(backoff, stop).ConfigureAwait(false)) return;
@@ -271,7 +273,7 @@ public sealed class CaptureStage(IReadOnlyList<SourceCatalog.Entry> sources, Pip
                             if (everConnected)
                             {
                                 statistics.Reconnected(index);
-                                Log?.Invoke($"{entry.Name}: reconnected");
+                                Log?.Invoke($"{entry.Shown}: reconnected");
                             }
                             if (!everConnected) FirstFrameRead?.Invoke(index, image.Width, image.Height);
                             everConnected = true;
@@ -294,12 +296,12 @@ public sealed class CaptureStage(IReadOnlyList<SourceCatalog.Entry> sources, Pip
                 string because = reason.Length > 0 ? $" ({reason})" : "";
                 if (!everConnected)
                 {
-                    Failed(index, $"{entry.Name}: opened, but no frame arrived{because}");
+                    Failed(index, $"{entry.Shown}: opened, but no frame arrived{because}");
                     return;
                 }
                 if (gotFrame)
                 {
-                    Log?.Invoke($"{entry.Name}: stream lost (ended, or no frame for {live.StallTimeout.TotalSeconds:0} s){because}; reconnecting");
+                    Log?.Invoke($"{entry.Shown}: stream lost (ended, or no frame for {live.StallTimeout.TotalSeconds:0} s){because}; reconnecting");
                     statistics.SourceStateChanged(index, SourceState.Reconnecting, $"stream lost at {DateTime.Now:HH:mm:ss}");
                 }
                 else

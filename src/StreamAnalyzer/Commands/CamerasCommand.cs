@@ -3,6 +3,7 @@ using System.Globalization;
 using Spectre.Console;
 using StreamAnalyzer.Cluster;
 using StreamAnalyzer.Pipeline.Explainers.Methods;
+using StreamAnalyzer.Pipeline.Sources;
 
 namespace StreamAnalyzer.Cli.Commands;
 
@@ -46,7 +47,7 @@ internal static class CamerasCommand
                 Console.Error.WriteLine($"note: {spec.Weights} is not on this machine; each worker reads it from its own disk");
             await using var cluster = await ClusterConnection.ConnectAsync(nats.Read(p, "stream-analyzer cameras"), cancel);
             await new CameraRegistry(await cluster.CamerasAsync(cancel)).AddAsync(spec, p.GetValue(replace), cancel);
-            Console.WriteLine($"camera {spec.Name}: {(p.GetValue(replace) ? "set" : "added")} ({spec.Source})");
+            Console.WriteLine($"camera {spec.Name}: {(p.GetValue(replace) ? "set" : "added")} ({StreamAddress.Redacted(spec.Source)})");
             return 0;
         }, token));
         return command;
@@ -110,7 +111,7 @@ internal static class CamerasCommand
             {
                 string explain = spec.CamEvery > 0 ? $"{spec.Method} at {spec.Layers}, every {spec.CamEvery.ToString(CultureInfo.InvariantCulture)}" : "off";
                 string worker = snapshot.Leases.TryGetValue(spec.Name, out var held) ? held.Lease.Worker : "(waiting for a worker)";
-                table.AddRow(Markup.Escape(spec.Name), Markup.Escape(spec.Source), Markup.Escape($"{Path.GetFileName(spec.Weights)} @{spec.ImageSize}"), Markup.Escape(explain), Markup.Escape(worker));
+                table.AddRow(Markup.Escape(spec.Name), Markup.Escape(StreamAddress.Redacted(spec.Source)), Markup.Escape($"{Path.GetFileName(spec.Weights)} @{spec.ImageSize}"), Markup.Escape(explain), Markup.Escape(worker));
             }
             if (Console.IsOutputRedirected) AnsiConsole.Profile.Width = 200; // a pipe or a log: no terminal width to fit
             AnsiConsole.Write(table);

@@ -24,8 +24,15 @@ internal static class ProgressDisplay
                 {
                     long done = kv.Value.Processed, before = last.GetValueOrDefault(kv.Key);
                     last[kv.Key] = done;
+                    string state = kv.Value.State switch
+                    {
+                        SourceState.Reconnecting => "reconnecting, ",
+                        SourceState.Failed => "failed, ",
+                        SourceState.Connecting => "connecting, ",
+                        _ => "",
+                    };
                     return string.Create(CultureInfo.InvariantCulture,
-                        $"{names[kv.Key]}: {(done - before) / seconds:0.0} fps, dropped {kv.Value.Dropped}, reconnects {kv.Value.Reconnects}");
+                        $"{names[kv.Key]}: {state}{(done - before) / seconds:0.0} fps, dropped {kv.Value.Dropped}, reconnects {kv.Value.Reconnects}");
                 });
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"live: latency {stats.RecentLatencyMs:0} ms; ") + string.Join("; ", parts));
             }

@@ -178,7 +178,7 @@ internal static class RunCommand
             }, TaskScheduler.Default);
         }
         var run = session.RunAsync(stop.Token, abort.Token);
-        await ProgressDisplay.FollowAsync(run, session.Statistics, session.Names);
+        await ProgressDisplay.FollowAsync(run, session.Statistics, session.Sources.Select(e => e.Shown).ToArray());
         await run;
 
         // Ctrl+C or SIGTERM is an interruption (130); --duration and q/Esc in the window are normal ends.

@@ -59,6 +59,29 @@ public class LiveSourceTests
         Assert.InRange(duration, (times[^1] - times[0]) / 1000 - 1, (times[^1] - times[0]) / 1000 + 1);
     }
 
+    /// <summary>
+    /// A camera's password given in its URL reaches the camera but is shown nowhere: not in the log, the status lines
+    /// (which use the name given, <c>cam=url</c>) or the JSON lines.
+    /// </summary>
+    [SkippableFact]
+    public void ACameraPasswordInTheUrlIsNeverShown()
+    {
+        Need("rtsp-server-perl", "ffmpeg", "ffprobe");
+        using var camera = new RtspCamera();
+        using var dir = new TempDirectory();
+        string url = camera.Url.Replace("rtsp://", "rtsp://admin:hunter2@", StringComparison.Ordinal), json = dir.File("cam.jsonl");
+        var r = CliProcess.Run(TimeSpan.FromSeconds(90), "run", "--weights", Weights, "--source", $"cam={url}", "--img-size", "160",
+            "--duration", "8", "--save-json", json);
+        Assert.True(r.ExitCode == 0, r.All);
+        Assert.DoesNotContain("hunter2", r.All);
+        Assert.Contains(camera.Url.Replace("rtsp://", "rtsp://admin:***@", StringComparison.Ordinal) + ": reading through ffmpeg", r.StdErr);
+        Assert.Matches(@"live: latency \d+ ms; cam: ", r.StdOut);
+        string records = File.ReadAllText(json);
+        Assert.NotEmpty(records);
+        Assert.DoesNotContain("hunter2", records);
+        Assert.Contains("\"source\":\"rtsp://admin:***@", records);
+    }
+
     [SkippableFact]
     public void AWrongStreamAddressFailsClearlyWithinTheOpenTimeout()
     {

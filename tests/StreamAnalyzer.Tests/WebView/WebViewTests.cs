@@ -126,6 +126,7 @@ public class WebViewTests
         // One camera goes away and comes back; the other keeps running throughout, and the page shows both states.
         north.StopPublisher();
         await northTile.Locator(".state", new() { HasText = "reconnecting" }).WaitForAsync(new() { Timeout = 30000 });
+        Assert.Contains("\"status\":\"degraded\"", await http.GetStringAsync("healthz")); // a probe sees the outage at once
         long southDuring = Stream(await StateAsync(http), "south").GetProperty("processed").GetInt64();
         await Task.Delay(3000);
         Assert.Equal("running", Stream(await StateAsync(http), "south").GetProperty("state").GetString());
