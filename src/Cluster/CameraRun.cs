@@ -17,19 +17,22 @@ public sealed class CameraRun : IAsyncDisposable
     private AnalysisSession? _session;
     private volatile string _state = "starting";
     private volatile string? _error;
+    private readonly double _firstTimestampMs;
 
     /// <summary>Starts <paramref name="camera"/> (the model loads in the background).</summary>
     /// <param name="camera">The camera's settings and their revision.</param>
     /// <param name="leaseRevision">The revision of the lease the worker holds.</param>
     /// <param name="firstFrame">The number its first frame gets (one past the last stored result).</param>
+    /// <param name="firstTimestampMs">Where a live source's timestamps start (going on from the last stored result).</param>
     /// <param name="publisher">Where its records go.</param>
     /// <param name="outputFolder">Where its local outputs go.</param>
     /// <param name="log">Progress lines.</param>
-    public CameraRun(CameraRegistry.Entry camera, ulong leaseRevision, long firstFrame, ResultPublisher publisher, string outputFolder, Action<string>? log)
+    public CameraRun(CameraRegistry.Entry camera, ulong leaseRevision, long firstFrame, double firstTimestampMs, ResultPublisher publisher, string outputFolder, Action<string>? log)
     {
         Camera = camera;
         LeaseRevision = leaseRevision;
         FirstFrame = firstFrame;
+        _firstTimestampMs = firstTimestampMs;
         Publisher = publisher;
         _log = log;
         Since = DateTimeOffset.UtcNow;
@@ -73,6 +76,9 @@ public sealed class CameraRun : IAsyncDisposable
     /// <summary>True when the run failed.</summary>
     public bool Failed => _state == "failed";
 
+    /// <summary>True when its source ended (a file read to its end).</summary>
+    public bool Finished => _state == "finished";
+
     /// <summary>When the worker took the camera.</summary>
     public DateTimeOffset Since { get; }
 
@@ -89,7 +95,7 @@ public sealed class CameraRun : IAsyncDisposable
     {
         try
         {
-            var plan = Camera.Spec.ToPlan(FirstFrame, outputFolder);
+            var plan = Camera.Spec.ToPlan(FirstFrame, outputFolder, _firstTimestampMs);
             Directory.CreateDirectory(Path.GetDirectoryName(plan.SaveJson!)!);
             _session = AnalysisSession.Open(plan, line => _log?.Invoke($"{Name}: {line}"));
             _session.Add(Publisher);

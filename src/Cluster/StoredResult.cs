@@ -3,12 +3,20 @@ using NATS.Client.JetStream.Models;
 
 namespace StreamAnalyzer.Cluster;
 
-/// <summary>The last record stored for a camera: its frame number, who published it, and its stream sequence.</summary>
+/// <summary>The last record stored for a camera: its frame number and time, who published it, and its stream sequence.</summary>
 /// <param name="Frame">The frame number.</param>
 /// <param name="Worker">The worker that published it.</param>
 /// <param name="Sequence">Its sequence in the results stream.</param>
-public sealed record StoredResult(long Frame, string? Worker, ulong Sequence)
+/// <param name="TimestampMs">The frame's timestamp (<c>timestamp_ms</c>).</param>
+/// <param name="StoredAt">When the stream stored it (the server's clock).</param>
+public sealed record StoredResult(long Frame, string? Worker, ulong Sequence, double TimestampMs, DateTimeOffset StoredAt)
 {
+    /// <summary>
+    /// Where the next holder's live timestamps start: this record's time plus the time since it was stored, so that a
+    /// camera's timeline goes on across a handover (never backwards, even with the two machines' clocks apart).
+    /// </summary>
+    public double NextTimestampMs(DateTimeOffset now) => TimestampMs + Math.Max(0, (now - StoredAt).TotalMilliseconds);
+
     /// <summary>The last record on <paramref name="camera"/>'s subject, or null when none is stored.</summary>
     public static async Task<StoredResult?> LastAsync(INatsJSStream results, string camera, CancellationToken cancel)
     {
@@ -17,7 +25,8 @@ public sealed record StoredResult(long Frame, string? Worker, ulong Sequence)
             var last = await results.GetAsync(new StreamMsgGetRequest { LastBySubj = ClusterLayout.ResultsSubject(camera) }, cancel);
             using var json = System.Text.Json.JsonDocument.Parse(last.Message.Data);
             var root = json.RootElement;
-            return new StoredResult(root.GetProperty("frame").GetInt64(), root.TryGetProperty("worker", out var w) ? w.GetString() : null, last.Message.Seq);
+            return new StoredResult(root.GetProperty("frame").GetInt64(), root.TryGetProperty("worker", out var w) ? w.GetString() : null, last.Message.Seq,
+                root.TryGetProperty("timestamp_ms", out var t) ? t.GetDouble() : 0, last.Message.Time);
         }
         catch (NatsJSApiException e) when (e.Error.Code == 404)
         {

@@ -87,7 +87,10 @@ public sealed class Worker(ClusterConnection cluster, WorkerOptions options)
                     var fresh = DateTimeOffset.UtcNow - _leaseTime;
                     var held = leaseMirror.Items.Where(kv => kv.Value.Seen > fresh).Select(kv => kv.Key).ToHashSet(StringComparer.Ordinal);
                     int live = Math.Max(1, workerMirror.Items.Count(kv => kv.Value.Seen > fresh || kv.Key == options.Name));
-                    int share = (cameras.Count + live - 1) / live;
+                    // File cameras read to their end (as the workers report them) need no worker: the share is of the others.
+                    int finished = workerMirror.Items.Where(kv => kv.Value.Seen > fresh || kv.Key == options.Name)
+                        .SelectMany(kv => kv.Value.Value.Cameras).Count(c => c.State == "finished" && cameras.ContainsKey(c.Camera));
+                    int share = (Math.Max(0, cameras.Count - finished) + live - 1) / live;
                     int limit = options.MaxStreams > 0 ? Math.Min(options.MaxStreams, share) : share;
                     // Leases and reports that lapsed during an outage say nothing of who is alive: for a lease time
                     // after one, this worker leaves lapsed cameras to their holders (who claim them again) and keeps
@@ -178,6 +181,10 @@ public sealed class Worker(ClusterConnection cluster, WorkerOptions options)
         }
     }
 
+    // A camera being stopped, or a file camera that has finished (its lease kept, so that no worker takes it up again
+    // only to find no frames left), does not count against this worker's share: live cameras are not moved for it.
+    private static bool TakesASlot(CameraRun run) => run.Stopping is null && !run.Finished;
+
     private void NoteFailure() => Interlocked.Exchange(ref _lastFailure, DateTimeOffset.UtcNow.UtcTicks);
 
     private TimeSpan SinceLastFailure() => DateTimeOffset.UtcNow - new DateTimeOffset(Interlocked.Read(ref _lastFailure), TimeSpan.Zero);
@@ -241,7 +248,7 @@ public sealed class Worker(ClusterConnection cluster, WorkerOptions options)
     private async Task ClaimAsync(SortedDictionary<string, CameraRegistry.Entry> cameras, HashSet<string> held, int limit,
         LeaseTable leases, INatsJSStream results, CancellationToken cancel)
     {
-        int running = _runs.Values.Count(r => r.Stopping is null);
+        int running = _runs.Values.Count(TakesASlot);
         if (running >= limit) return;
         var free = cameras.Keys.Where(c => !held.Contains(c) && !_runs.ContainsKey(c)).ToList();
         if (free.Count == 0) return;
@@ -263,7 +270,8 @@ public sealed class Worker(ClusterConnection cluster, WorkerOptions options)
             }
             var publisher = new ResultPublisher(cluster.JetStream, results, name, StreamAddress.Redacted(cameras[name].Spec.Source), options.Name, last?.Sequence ?? 0, Log);
             long first = last is null ? 0 : last.Frame + 1;
-            _runs[name] = new CameraRun(cameras[name], revision, first, publisher, options.OutputFolder, Log);
+            double firstTimestampMs = last?.NextTimestampMs(DateTimeOffset.UtcNow) ?? 0;
+            _runs[name] = new CameraRun(cameras[name], revision, first, firstTimestampMs, publisher, options.OutputFolder, Log);
             running++;
             Log($"{name}: claimed" + (last is null ? "" : $", going on from frame {first}"));
         }
@@ -271,7 +279,7 @@ public sealed class Worker(ClusterConnection cluster, WorkerOptions options)
 
     private DateTimeOffset? Rebalance(int limit, DateTimeOffset? overShareSince, LeaseTable leases)
     {
-        var running = _runs.Values.Where(r => r.Stopping is null).ToList();
+        var running = _runs.Values.Where(TakesASlot).ToList();
         if (running.Count <= limit) return null;
         var now = DateTimeOffset.UtcNow;
         if (overShareSince is null) return now;

@@ -115,10 +115,18 @@ public sealed class WebServer : IAsyncDisposable
             context.Find(id) is not { } tile ? NoStream(id)
             : tile.Latest.Jpeg is { } jpeg ? Results.Bytes(jpeg, "image/jpeg")
             : Results.Json(new { error = "no frame yet" }, Json, statusCode: StatusCodes.Status404NotFound));
-        app.MapGet("/api/streams/{id}/detections/{n:int}/map.jpg", (string id, int n, long? frame) =>
+        // ?frame= is parsed here rather than bound: a bad value gets the API's JSON error, not an empty 400.
+        app.MapGet("/api/streams/{id}/detections/{n:int}/map.jpg", (string id, int n, string? frame) =>
         {
             if (context.Find(id) is not { } tile) return NoStream(id);
-            var maps = frame is long f ? tile.MapsOf(f) : tile.LastMaps;
+            long? number = null;
+            if (frame is not null)
+            {
+                if (!long.TryParse(frame, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out long parsed))
+                    return Results.Json(new { error = $"frame: '{frame}' is not a frame number" }, Json, statusCode: 400);
+                number = parsed;
+            }
+            var maps = number is long f ? tile.MapsOf(f) : tile.LastMaps;
             var jpeg = maps is null ? null : MapImage.Render(maps, n);
             return jpeg is null
                 ? Results.Json(new { error = frame is null ? $"detection {n} of the last explained frame has no map" : $"no map {n} of frame {frame} (only the last few explained frames are kept)" }, Json, statusCode: 404)

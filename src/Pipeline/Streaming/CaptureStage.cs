@@ -287,7 +287,7 @@ public sealed class CaptureStage(IReadOnlyList<SourceCatalog.Entry> sources, Pip
                             continue;
                         }
                         // The newest frame replaces an unread older one (which is disposed and counted).
-                        newest.Writer.TryWrite(new Frame(image, index, i, clock.Elapsed.TotalMilliseconds, isLive: true));
+                        newest.Writer.TryWrite(new Frame(image, index, i, options.FirstTimestampMs + clock.Elapsed.TotalMilliseconds, isLive: true));
                         statistics.FrameCaptured();
                     }
                     if (!stop.IsCancellationRequested && source is FfmpegStreamSource stream) reason = stream.Failure;

@@ -53,4 +53,10 @@ public sealed record PipelineOptions
     /// number its results reached); a file source skips that many frames first, so numbers keep meaning positions.
     /// </summary>
     public long FirstFrame { get; init; }
+
+    /// <summary>
+    /// Where live sources' timestamps start, in milliseconds (0: at the run's start). A camera resumed on another
+    /// machine goes on from its last result's time plus the time since, so its records' times never go backwards.
+    /// </summary>
+    public double FirstTimestampMs { get; init; }
 }

@@ -30,8 +30,15 @@ internal static class ResultsCommand
             try
             {
                 await using var cluster = await ClusterConnection.ConnectAsync(nats.Read(p, "stream-analyzer results"), cancel);
+                long printed = 0;
                 await foreach (var line in ResultReader.ReadAsync(cluster, only, p.GetValue(follow), cancel))
+                {
                     await stdout.WriteLineAsync(line);
+                    printed++;
+                }
+                // An empty answer says so (a misspelt camera name printed nothing before).
+                if (printed == 0 && !p.GetValue(follow))
+                    Console.Error.WriteLine(only is null ? "note: no records are stored" : $"note: no records are stored for camera '{only}'");
             }
             catch (OperationCanceledException) when (cancel.IsCancellationRequested)
             {

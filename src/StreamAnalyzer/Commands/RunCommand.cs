@@ -116,6 +116,7 @@ internal static class RunCommand
             if (plan.Save is null && Given(savePreset)) notes.Add("note: --save-preset sets the encoder of --save videos; ignored without --save");
             if (plan.Save is null && Given(saveHeatmap)) notes.Add("note: --save-heatmap applies to --save outputs; ignored without --save");
             if (plan.SaveTxt is null && plan.SaveConf) notes.Add("note: --save-conf adds confidences to --save-txt files; ignored without --save-txt");
+            if (p.GetResult(serve) is null && Given(serveToken)) notes.Add("note: --serve-token guards the --serve web view; ignored without --serve");
             var serving = p.GetResult(serve) is null ? null : WebView.ServeOptions.Parse(p.GetValue(serve),
                 p.GetValue(serveToken) ?? Environment.GetEnvironmentVariable(WebView.ServeOptions.TokenVariable));
             return await ExecuteAsync(plan, p.GetValue(viewImg), serving, p.GetValue(duration), notes);
@@ -152,7 +153,6 @@ internal static class RunCommand
         if (plan.Save is null && plan.SaveJson is null && plan.SaveTxt is null && !viewImg && serve is null)
             Console.Error.WriteLine("note: no --save, --save-json or --save-txt: results are counted but not written");
         DetectionOptions.NoteImageSize(session.Detector);
-        if (session.Video is not null && Enumerable.Range(0, session.Sources.Count).Any(i => !session.IsImage(i))) Console.Error.WriteLine(VideoEncoders.Notice(plan.Save));
         bool closedByWindow = false;
         if (viewImg)
         {
@@ -164,6 +164,8 @@ internal static class RunCommand
             }));
         }
         await using var server = serve is null ? null : await StartWebViewAsync(session, serve);
+        // After the web view is listening: a port in use is the run's only message.
+        if (session.Video is not null && Enumerable.Range(0, session.Sources.Count).Any(i => !session.IsImage(i))) Console.Error.WriteLine(VideoEncoders.Notice(plan.Save));
 
         bool timed = false;
         if (duration > 0)

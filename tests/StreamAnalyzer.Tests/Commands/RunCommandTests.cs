@@ -211,11 +211,12 @@ public class RunCommandTests
         Assert.Contains("cabac=1", X264Settings.Of(dir.File("from-flag.mp4")));
 
         // Without a video to record, the preset (and the other recording options) are said to be ignored.
-        r = CliProcess.Run("run", "--config", config, "--save-json", dir.File("only.jsonl"), "--save-heatmap", "false", "--save-conf");
+        r = CliProcess.Run("run", "--config", config, "--save-json", dir.File("only.jsonl"), "--save-heatmap", "false", "--save-conf", "--serve-token", "0123456789abcdef0123");
         Assert.True(r.ExitCode == 0, r.All);
         Assert.Contains("note: --save-preset sets the encoder of --save videos; ignored without --save", r.StdErr);
         Assert.Contains("note: --save-heatmap applies to --save outputs; ignored without --save", r.StdErr);
         Assert.Contains("note: --save-conf adds confidences to --save-txt files; ignored without --save-txt", r.StdErr);
+        Assert.Contains("note: --serve-token guards the --serve web view; ignored without --serve", r.StdErr);
         r = CliProcess.Run("run", "--weights", Weights, "--source", clip, "--img-size", "160", "--save-json", dir.File("plain.jsonl"));
         Assert.True(r.ExitCode == 0, r.All);
         Assert.DoesNotContain("ignored without", r.StdErr);

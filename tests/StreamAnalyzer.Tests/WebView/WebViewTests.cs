@@ -190,6 +190,12 @@ public class WebViewTests
             Assert.Contains("log in on the page again", await (await http.SendAsync(stale)).Content.ReadAsStringAsync());
         using (var right = new HttpRequestMessage(HttpMethod.Get, "api/state") { Headers = { { "Authorization", $"Bearer {token}" } } })
             Assert.Equal(HttpStatusCode.OK, (await http.SendAsync(right)).StatusCode);
+        using (var badFrame = new HttpRequestMessage(HttpMethod.Get, "api/streams/long/detections/0/map.jpg?frame=abc") { Headers = { { "Authorization", $"Bearer {token}" } } })
+        {
+            var answer = await http.SendAsync(badFrame);
+            Assert.Equal(HttpStatusCode.BadRequest, answer.StatusCode);
+            Assert.Contains("frame: 'abc' is not a frame number", await answer.Content.ReadAsStringAsync()); // the API's JSON error, not an empty body
+        }
 
         // Control changes that would change nothing, silently or vaguely, are refused naming the key.
         async Task<(HttpStatusCode Status, string Error)> PostControls(string json)
