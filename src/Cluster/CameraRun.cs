@@ -17,22 +17,22 @@ public sealed class CameraRun : IAsyncDisposable
     private AnalysisSession? _session;
     private volatile string _state = "starting";
     private volatile string? _error;
-    private readonly double _firstTimestampMs;
+    private readonly StoredResult? _last;
 
     /// <summary>Starts <paramref name="camera"/> (the model loads in the background).</summary>
     /// <param name="camera">The camera's settings and their revision.</param>
     /// <param name="leaseRevision">The revision of the lease the worker holds.</param>
     /// <param name="firstFrame">The number its first frame gets (one past the last stored result).</param>
-    /// <param name="firstTimestampMs">Where a live source's timestamps start (going on from the last stored result).</param>
+    /// <param name="last">The camera's last stored result, whose time a live source's timeline goes on from (null: none).</param>
     /// <param name="publisher">Where its records go.</param>
     /// <param name="outputFolder">Where its local outputs go.</param>
     /// <param name="log">Progress lines.</param>
-    public CameraRun(CameraRegistry.Entry camera, ulong leaseRevision, long firstFrame, double firstTimestampMs, ResultPublisher publisher, string outputFolder, Action<string>? log)
+    public CameraRun(CameraRegistry.Entry camera, ulong leaseRevision, long firstFrame, StoredResult? last, ResultPublisher publisher, string outputFolder, Action<string>? log)
     {
         Camera = camera;
         LeaseRevision = leaseRevision;
         FirstFrame = firstFrame;
-        _firstTimestampMs = firstTimestampMs;
+        _last = last;
         Publisher = publisher;
         _log = log;
         Since = DateTimeOffset.UtcNow;
@@ -95,15 +95,15 @@ public sealed class CameraRun : IAsyncDisposable
     {
         try
         {
-            var plan = Camera.Spec.ToPlan(FirstFrame, outputFolder, _firstTimestampMs);
+            var plan = Camera.Spec.ToPlan(FirstFrame, outputFolder, _last);
             Directory.CreateDirectory(Path.GetDirectoryName(plan.SaveJson!)!);
-            _session = AnalysisSession.Open(plan, line => _log?.Invoke($"{Name}: {line}"));
+            // Stream messages already start with the source's name, which is the camera's.
+            _session = AnalysisSession.Open(plan, line => _log?.Invoke(line.StartsWith($"{Name}: ", StringComparison.Ordinal) ? line : $"{Name}: {line}"));
             _session.Add(Publisher);
             _state = "running";
-            _log?.Invoke($"{Name}: started from frame {FirstFrame} ({StreamAddress.Redacted(Camera.Spec.Source)})");
+            _log?.Invoke($"{Name}: started from frame {FirstFrame} ({StreamAddress.Redacted(Camera.Spec.Source)}); local results in {plan.SaveJson} from its first frame");
             await _session.RunAsync(_stop.Token, _abort.Token);
-            // The JSON lines file is made with the first result, so it is named only once it exists: a file camera taken
-            // up again after its last frame has none.
+            // The JSON lines file is made with the first result: a file camera taken up again after its last frame has none.
             long frames = _session.Statistics.Processed;
             _log?.Invoke(frames > 0
                 ? $"{Name}: {frames} frame(s) analysed; local results in {plan.SaveJson}"
@@ -117,6 +117,10 @@ public sealed class CameraRun : IAsyncDisposable
             else
             {
                 _state = _stop.IsCancellationRequested ? "stopped" : "finished";
+                // A finished file camera keeps its lease (so that no worker takes it up again to find no frames) and its
+                // statistics, but not its model: it no longer counts against the worker's share, so nothing else would
+                // bound how many stay loaded.
+                if (_state == "finished") ReleaseSession();
             }
         }
         catch (OperationCanceledException) when (_stop.IsCancellationRequested)
@@ -132,6 +136,14 @@ public sealed class CameraRun : IAsyncDisposable
             Publisher.Dispose();
             _log?.Invoke($"{Name}: {(_session is null ? "cannot start" : "stopped by an error")}: {e.Message}");
         }
+    }
+
+    private int _sessionReleased;
+
+    // Disposes the session's model and outputs once; its statistics stay readable for the reports.
+    private void ReleaseSession()
+    {
+        if (_session is not null && Interlocked.Exchange(ref _sessionReleased, 1) == 0) _session.Dispose();
     }
 
     /// <summary>What the worker reports about it.</summary>
@@ -180,7 +192,7 @@ public sealed class CameraRun : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await StopAsync(abandonResults: false, TimeSpan.FromSeconds(5));
-        _session?.Dispose();
+        ReleaseSession();
         _stop.Dispose();
         _abort.Dispose();
         // LeaseLock is not disposed: it never makes a wait handle, so there is nothing to free, and the renewal loop

@@ -44,12 +44,13 @@ public sealed record CameraSpec
     /// <summary>The run plan a worker builds for this camera.</summary>
     /// <param name="firstFrame">Number of the first frame (where the camera's results stopped).</param>
     /// <param name="outputFolder">Where the worker writes this camera's JSON lines and recording.</param>
-    /// <param name="firstTimestampMs">Where a live source's timestamps start.</param>
-    public RunPlan ToPlan(long firstFrame, string outputFolder, double firstTimestampMs = 0)
+    /// <param name="last">The camera's last stored result: a live source's timeline goes on from it.</param>
+    public RunPlan ToPlan(long firstFrame, string outputFolder, StoredResult? last = null)
     {
         string stamp = DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", System.Globalization.CultureInfo.InvariantCulture);
         string stem = Path.Combine(outputFolder, Name, $"{Name}-{stamp}-from-{firstFrame}");
-        var pipeline = new PipelineOptions { CamEvery = CamEvery, TopK = TopK, FirstFrame = firstFrame, FirstTimestampMs = firstTimestampMs };
+        var pipeline = new PipelineOptions { CamEvery = CamEvery, TopK = TopK, FirstFrame = firstFrame,
+            FirstTimestampMs = last?.TimestampMs ?? 0, TimelineOrigin = last?.TimelineOrigin };
         var controls = new StreamControls { Method = Method, Layers = Layers, TopK = TopK, CamEvery = CamEvery };
         return new RunPlan(Weights, [$"{Name}={Source}"], new DetectorOptions(ImageSize, new NmsOptions(ConfThreshold)), pipeline, controls)
         {

@@ -12,10 +12,10 @@ namespace StreamAnalyzer.Cluster;
 public sealed record StoredResult(long Frame, string? Worker, ulong Sequence, double TimestampMs, DateTimeOffset StoredAt)
 {
     /// <summary>
-    /// Where the next holder's live timestamps start: this record's time plus the time since it was stored, so that a
-    /// camera's timeline goes on across a handover (never backwards, even with the two machines' clocks apart).
+    /// When the camera's timeline was at 0, as this record tells it: the next holder's live timestamps count from there
+    /// (and never below <see cref="TimestampMs"/>, whatever the two machines' clocks say).
     /// </summary>
-    public double NextTimestampMs(DateTimeOffset now) => TimestampMs + Math.Max(0, (now - StoredAt).TotalMilliseconds);
+    public DateTimeOffset TimelineOrigin => StoredAt - TimeSpan.FromMilliseconds(TimestampMs);
 
     /// <summary>The last record on <paramref name="camera"/>'s subject, or null when none is stored.</summary>
     public static async Task<StoredResult?> LastAsync(INatsJSStream results, string camera, CancellationToken cancel)

@@ -88,8 +88,11 @@ public sealed class Worker(ClusterConnection cluster, WorkerOptions options)
                     var held = leaseMirror.Items.Where(kv => kv.Value.Seen > fresh).Select(kv => kv.Key).ToHashSet(StringComparer.Ordinal);
                     int live = Math.Max(1, workerMirror.Items.Count(kv => kv.Value.Seen > fresh || kv.Key == options.Name));
                     // File cameras read to their end (as the workers report them) need no worker: the share is of the others.
+                    // Each counted once, and only as reported by the worker holding its lease.
                     int finished = workerMirror.Items.Where(kv => kv.Value.Seen > fresh || kv.Key == options.Name)
-                        .SelectMany(kv => kv.Value.Value.Cameras).Count(c => c.State == "finished" && cameras.ContainsKey(c.Camera));
+                        .SelectMany(kv => kv.Value.Value.Cameras.Where(c => c.State == "finished").Select(c => (Camera: c.Camera, Worker: kv.Key)))
+                        .Where(c => cameras.ContainsKey(c.Camera) && held.Contains(c.Camera) && leaseMirror.Items.TryGetValue(c.Camera, out var lease) && lease.Value.Worker == c.Worker)
+                        .Select(c => c.Camera).Distinct().Count();
                     int share = (Math.Max(0, cameras.Count - finished) + live - 1) / live;
                     int limit = options.MaxStreams > 0 ? Math.Min(options.MaxStreams, share) : share;
                     // Leases and reports that lapsed during an outage say nothing of who is alive: for a lease time
@@ -270,8 +273,7 @@ public sealed class Worker(ClusterConnection cluster, WorkerOptions options)
             }
             var publisher = new ResultPublisher(cluster.JetStream, results, name, StreamAddress.Redacted(cameras[name].Spec.Source), options.Name, last?.Sequence ?? 0, Log);
             long first = last is null ? 0 : last.Frame + 1;
-            double firstTimestampMs = last?.NextTimestampMs(DateTimeOffset.UtcNow) ?? 0;
-            _runs[name] = new CameraRun(cameras[name], revision, first, firstTimestampMs, publisher, options.OutputFolder, Log);
+            _runs[name] = new CameraRun(cameras[name], revision, first, last, publisher, options.OutputFolder, Log);
             running++;
             Log($"{name}: claimed" + (last is null ? "" : $", going on from frame {first}"));
         }

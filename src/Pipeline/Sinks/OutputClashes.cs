@@ -53,9 +53,9 @@ public static class OutputClashes
             {
                 target = new FileInfo(next).LinkTarget;
             }
-            catch (IOException)
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                target = null;
+                target = null; // unreadable (Windows can refuse to open a folder): taken as written
             }
             if (target is null || ++links > 40) // not a link (or missing), or a loop: taken as written
             {

@@ -11,7 +11,8 @@ public static partial class StreamAddress
     /// <summary><paramref name="text"/> with the password of every URL in it replaced by <c>***</c> (the user name kept).</summary>
     public static string Redacted(string text) => Credentials().Replace(text, "$1$2:***@");
 
-    // scheme://user:password@ - the password ends at the first '@' of the authority (a literal '@' in it is %40).
-    [GeneratedRegex(@"([A-Za-z][A-Za-z0-9+.\-]*://)([^/@:\s]*):([^/@\s]*)@")]
+    // scheme://user:password@ - the password runs to the authority's last '@', as ffmpeg reads it (so a literal '@' in
+    // it, which ffmpeg accepts unescaped, is hidden too).
+    [GeneratedRegex(@"([A-Za-z][A-Za-z0-9+.\-]*://)([^/?#@:\s]*):([^/?#\s]*)@")]
     private static partial Regex Credentials();
 }

@@ -221,6 +221,9 @@ public sealed class CaptureStage(IReadOnlyList<SourceCatalog.Entry> sources, Pip
         }, CancellationToken.None);
 
         var clock = System.Diagnostics.Stopwatch.StartNew();
+        double startMs = options.TimelineOrigin is { } origin
+            ? Math.Max(options.FirstTimestampMs, (DateTimeOffset.UtcNow - origin).TotalMilliseconds)
+            : options.FirstTimestampMs;
         var live = options.Live;
         var backoff = live.InitialBackoff;
         long frameIndex = options.FirstFrame;
@@ -287,7 +290,7 @@ public sealed class CaptureStage(IReadOnlyList<SourceCatalog.Entry> sources, Pip
                             continue;
                         }
                         // The newest frame replaces an unread older one (which is disposed and counted).
-                        newest.Writer.TryWrite(new Frame(image, index, i, options.FirstTimestampMs + clock.Elapsed.TotalMilliseconds, isLive: true));
+                        newest.Writer.TryWrite(new Frame(image, index, i, startMs + clock.Elapsed.TotalMilliseconds, isLive: true));
                         statistics.FrameCaptured();
                     }
                     if (!stop.IsCancellationRequested && source is FfmpegStreamSource stream) reason = stream.Failure;
@@ -305,7 +308,17 @@ public sealed class CaptureStage(IReadOnlyList<SourceCatalog.Entry> sources, Pip
                     statistics.SourceStateChanged(index, SourceState.Reconnecting, $"stream lost at {DateTime.Now:HH:mm:ss}");
                 }
                 else
+                {
+                    // Opened, but not a frame: a failed attempt like one that cannot open (and --max-reconnects counts it).
                     failures++;
+                    Log?.Invoke($"{entry.Shown}: reconnection attempt {failures} failed: opened, but no frame arrived{because}");
+                    if (live.MaxReconnects > 0 && failures >= live.MaxReconnects)
+                    {
+                        Log?.Invoke($"{entry.Shown}: gave up after {failures} failed reconnection attempts");
+                        Failed(index, $"{entry.Shown}: gave up after {failures} failed reconnection attempts");
+                        return;
+                    }
+                }
                 if (!await Wait(backoff, stop).ConfigureAwait(false)) break;
                 if (!gotFrame) backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, live.MaxBackoff.Ticks));
             }

@@ -55,8 +55,14 @@ public sealed record PipelineOptions
     public long FirstFrame { get; init; }
 
     /// <summary>
-    /// Where live sources' timestamps start, in milliseconds (0: at the run's start). A camera resumed on another
-    /// machine goes on from its last result's time plus the time since, so its records' times never go backwards.
+    /// The lowest timestamp a live source's frames may get, in milliseconds (a camera resumed on another machine: its
+    /// last result's time, so that its records' times never go backwards).
     /// </summary>
     public double FirstTimestampMs { get; init; }
+
+    /// <summary>
+    /// The moment a live source's timeline counts from (null: the run's start). A camera resumed on another machine
+    /// goes on from its last result's time plus the time since, the model's loading included.
+    /// </summary>
+    public DateTimeOffset? TimelineOrigin { get; init; }
 }

@@ -96,6 +96,7 @@ internal static class CamerasCommand
                 foreach (var spec in snapshot.Cameras.Values.OrderBy(c => c.Name, StringComparer.Ordinal))
                 {
                     var line = System.Text.Json.JsonSerializer.SerializeToNode(spec, ClusterJson.Options)!.AsObject();
+                    line["source"] = StreamAddress.Redacted(spec.Source);
                     line["worker"] = snapshot.Leases.TryGetValue(spec.Name, out var held) ? held.Lease.Worker : null;
                     Console.WriteLine(line.ToJsonString());
                 }

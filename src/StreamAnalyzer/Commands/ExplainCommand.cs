@@ -111,37 +111,35 @@ internal static class ExplainCommand
 
     private static string Ms(double ms) => ms.ToString("0.0", CultureInfo.InvariantCulture) + " ms";
 
-    // A file that cannot be written whole (a full disk, no permission) is removed rather than left truncated, and the
+    // Each output is written beside its place and then moved there: a file that cannot be written whole (a full disk,
+    // no permission, a folder in the way) leaves neither a truncated file nor a damaged one from an earlier run, and the
     // command stops with its name.
     private static void WriteFile(string path, Action<string> write)
     {
+        string partial = Path.Combine(Path.GetDirectoryName(path) ?? ".", $"{Path.GetFileNameWithoutExtension(path)}.partial{Path.GetExtension(path)}");
         try
         {
-            write(path);
+            write(partial);
+            File.Move(partial, path, overwrite: true);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or OpenCVException)
         {
-            TryDelete(path);
-            string why = e is UnauthorizedAccessException ? "no permission, or a folder in the way" : e.Message.Replace($" : '{path}'", "", StringComparison.Ordinal);
+            TryDelete(partial);
+            string why = e switch
+            {
+                UnauthorizedAccessException => "no permission, or a folder in the way",
+                OpenCVException => "disk full, or no permission?",
+                _ when Directory.Exists(path) => "a folder of that name is in the way",
+                _ => e.Message.Replace($" : '{partial}'", "", StringComparison.Ordinal).Replace($" : '{path}'", "", StringComparison.Ordinal),
+            };
             throw new IOException($"{path}: could not be written ({why})", e);
         }
     }
 
-    private static void WriteImage(string path, Mat image)
+    private static void WriteImage(string path, Mat image) => WriteFile(path, file =>
     {
-        bool written;
-        try
-        {
-            written = Cv2.ImWrite(path, image);
-        }
-        catch (OpenCVException)
-        {
-            written = false;
-        }
-        if (written) return;
-        TryDelete(path);
-        throw new IOException($"{path}: could not be written (disk full, or no permission?)");
-    }
+        if (!Cv2.ImWrite(file, image)) throw new IOException("disk full, or no permission?");
+    });
 
     private static void TryDelete(string path)
     {

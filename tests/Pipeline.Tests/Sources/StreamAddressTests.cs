@@ -9,6 +9,7 @@ public class StreamAddressTests
     [InlineData("rtsp://admin:hunter2@10.0.0.5:554/stream1", "rtsp://admin:***@10.0.0.5:554/stream1")]
     [InlineData("rtsp://admin:p%40ss@cam/x?user=a:b@c", "rtsp://admin:***@cam/x?user=a:b@c")] // '@' in a password is %40
     [InlineData("rtsp://:secret@cam/x", "rtsp://:***@cam/x")]
+    [InlineData("rtsp://admin:P@ssw0rd@10.0.0.5/s", "rtsp://admin:***@10.0.0.5/s")] // ffmpeg takes an unescaped '@' too
     [InlineData("rtsp://admin@cam/x", "rtsp://admin@cam/x")] // a user name alone is kept
     [InlineData("rtsp://cam:554/x", "rtsp://cam:554/x")] // a port is not a password
     [InlineData("http://cam/x.mjpg", "http://cam/x.mjpg")]

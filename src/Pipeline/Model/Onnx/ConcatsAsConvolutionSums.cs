@@ -33,8 +33,10 @@ internal static class ConcatsAsConvolutionSums
         {
             if (concat.OpType != "Concat" || concat.Input.Count < 2 || IntAttribute(concat, "axis") != 1 || outputs.Contains(concat.Output[0])) continue;
             if (!concat.Input.All(channels.ContainsKey)) continue;
+            long width = concat.Input.Sum(i => channels[i]);
             var convs = ReadersOf(concat.Output[0]);
-            if (convs.All(c => IsPointwiseConv(c, concat.Output[0], constants) && FeedsSilu(c.Output[0], ReadersOf(c.Output[0]))))
+            // Every reader a 1x1 convolution of exactly the concatenation's channels (else the graph is left as it is).
+            if (convs.All(c => IsPointwiseConv(c, concat.Output[0], constants) && constants[c.Input[1]].Dims[1] == width && FeedsSilu(c.Output[0], ReadersOf(c.Output[0]))))
                 foreach (var conv in convs) rewritten[conv] = concat;
         }
         if (rewritten.Count == 0) return;
