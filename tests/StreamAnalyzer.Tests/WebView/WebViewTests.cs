@@ -194,7 +194,8 @@ public class WebViewTests
         {
             var answer = await http.SendAsync(badFrame);
             Assert.Equal(HttpStatusCode.BadRequest, answer.StatusCode);
-            Assert.Contains("frame: 'abc' is not a frame number", await answer.Content.ReadAsStringAsync()); // the API's JSON error, not an empty body
+            // The API's JSON error, not an empty body.
+            Assert.Equal("frame: 'abc' is not a frame number", JsonDocument.Parse(await answer.Content.ReadAsStringAsync()).RootElement.GetProperty("error").GetString());
         }
 
         // Control changes that would change nothing, silently or vaguely, are refused naming the key.
