@@ -123,7 +123,7 @@ public sealed class WebServer : IAsyncDisposable
             if (frame is not null)
             {
                 if (!long.TryParse(frame, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out long parsed))
-                    return Results.Json(new { error = $"frame: '{frame}' is not a frame number" }, Json, statusCode: 400);
+                    return Results.Json(new { error = $"frame: '{frame}' is not a frame number" }, Json, statusCode: StatusCodes.Status400BadRequest);
                 number = parsed;
             }
             var maps = number is long f ? tile.MapsOf(f) : tile.LastMaps;

@@ -41,10 +41,15 @@ public static class OutputClashes
     // a folder above it, is still that input). Hard links are not told apart: .NET has no portable file identity.
     private static string Resolved(string path)
     {
-        string full = Path.GetFullPath(path);
-        string root = Path.GetPathRoot(full) ?? "";
-        var rest = new Queue<string>(full[root.Length..].Split(Path.DirectorySeparatorChar, StringSplitOptions.RemoveEmptyEntries));
-        string current = root;
+        // The folder reached so far (from a root) and the names still to follow from it.
+        string current = "";
+        var rest = new Queue<string>();
+        void StartAt(string full, string[] after)
+        {
+            current = Path.GetPathRoot(full) ?? "";
+            rest = new Queue<string>(full[current.Length..].Split(Path.DirectorySeparatorChar, StringSplitOptions.RemoveEmptyEntries).Concat(after));
+        }
+        StartAt(Path.GetFullPath(path), []);
         for (int links = 0; rest.TryDequeue(out var part);)
         {
             string next = Path.Combine(current, part);
@@ -58,17 +63,9 @@ public static class OutputClashes
                 target = null; // unreadable (Windows can refuse to open a folder): taken as written
             }
             if (target is null || ++links > 40) // not a link (or missing), or a loop: taken as written
-            {
                 current = next;
-                continue;
-            }
-            // The link's target, then what was left of the path, resolved again from the top.
-            string resolved = Path.GetFullPath(target, current);
-            var remaining = rest.ToArray();
-            rest.Clear();
-            root = Path.GetPathRoot(resolved) ?? "";
-            foreach (var p in resolved[root.Length..].Split(Path.DirectorySeparatorChar, StringSplitOptions.RemoveEmptyEntries).Concat(remaining)) rest.Enqueue(p);
-            current = root;
+            else // the link's target, then what was left of the path, resolved again from the top
+                StartAt(Path.GetFullPath(target, current), rest.ToArray());
         }
         return current;
     }

@@ -123,11 +123,11 @@ public sealed partial class FfmpegStreamSource : IFrameSource
         }
     }
 
-    // Up to a second for ffmpeg's error output to be read to its end; a failed read counts as ended (Task.Wait would
-    // throw it, from Dispose too).
     [System.Text.RegularExpressions.GeneratedRegex(@"^\[(h264|hevc|mpeg4|mpeg2video|mjpeg|vp8|vp9|av1|libdav1d) @ 0x[0-9a-f]+\]")]
     private static partial System.Text.RegularExpressions.Regex DecoderMessage();
 
+    // Up to a second for ffmpeg's error output to be read to its end; a failed read counts as ended (Task.Wait would
+    // throw it, from Dispose too).
     private bool WaitForErrorOutput() => Task.WaitAny([_stderr], TimeSpan.FromSeconds(1)) == 0;
 
     /// <summary>Ends a read in progress (from another thread): used to stop promptly.</summary>

@@ -229,6 +229,19 @@ public sealed class CaptureStage(IReadOnlyList<SourceCatalog.Entry> sources, Pip
         long frameIndex = options.FirstFrame;
         bool everConnected = false;
         int failures = 0;
+        // A failed reconnection (the source would not open, or opened without a frame): logged and counted against
+        // --max-reconnects. True when that gives up on the source, which is said when it happens, not only in the run's
+        // closing errors: the other sources go on.
+        bool AttemptFailed(string why)
+        {
+            failures++;
+            Log?.Invoke($"{entry.Shown}: reconnection attempt {failures} failed: {why}");
+            if (live.MaxReconnects <= 0 || failures < live.MaxReconnects) return false;
+            string gaveUp = $"{entry.Shown}: gave up after {failures} failed reconnection attempts";
+            Log?.Invoke(gaveUp);
+            Failed(index, gaveUp);
+            return true;
+        }
         try
         {
             while (!stop.IsCancellationRequested)
@@ -246,16 +259,8 @@ public sealed class CaptureStage(IReadOnlyList<SourceCatalog.Entry> sources, Pip
                         Failed(index, e.Message);
                         return;
                     }
-                    failures++;
-                    Log?.Invoke($"{entry.Shown}: reconnection attempt {failures} failed: {e.Message}");
                     statistics.SourceStateChanged(index, SourceState.Reconnecting, e.Message);
-                    if (live.MaxReconnects > 0 && failures >= live.MaxReconnects)
-                    {
-                        // Said when it happens, not only in the run's closing errors: the other sources go on.
-                        Log?.Invoke($"{entry.Shown}: gave up after {failures} failed reconnection attempts");
-                        Failed(index, $"{entry.Shown}: gave up after {failures} failed reconnection attempts");
-                        return;
-                    }
+                    if (AttemptFailed(e.Message)) return;
                     if (!await Wait(backoff, stop).ConfigureAwait(false)) return;
                     backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, live.MaxBackoff.Ticks));
                     continue;
@@ -307,17 +312,9 @@ public sealed class CaptureStage(IReadOnlyList<SourceCatalog.Entry> sources, Pip
                     Log?.Invoke($"{entry.Shown}: stream lost (ended, or no frame for {live.StallTimeout.TotalSeconds:0} s){because}; reconnecting");
                     statistics.SourceStateChanged(index, SourceState.Reconnecting, $"stream lost at {DateTime.Now:HH:mm:ss}");
                 }
-                else
+                else if (AttemptFailed($"opened, but no frame arrived{because}"))
                 {
-                    // Opened, but not a frame: a failed attempt like one that cannot open (and --max-reconnects counts it).
-                    failures++;
-                    Log?.Invoke($"{entry.Shown}: reconnection attempt {failures} failed: opened, but no frame arrived{because}");
-                    if (live.MaxReconnects > 0 && failures >= live.MaxReconnects)
-                    {
-                        Log?.Invoke($"{entry.Shown}: gave up after {failures} failed reconnection attempts");
-                        Failed(index, $"{entry.Shown}: gave up after {failures} failed reconnection attempts");
-                        return;
-                    }
+                    return;
                 }
                 if (!await Wait(backoff, stop).ConfigureAwait(false)) break;
                 if (!gotFrame) backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, live.MaxBackoff.Ticks));

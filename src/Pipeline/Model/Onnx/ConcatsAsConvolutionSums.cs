@@ -42,7 +42,6 @@ internal static class ConcatsAsConvolutionSums
         if (rewritten.Count == 0) return;
 
         var nodes = new List<NodeProto>(graph.Node.Count + rewritten.Count * 4);
-        int next = 0;
         foreach (var node in graph.Node)
         {
             if (!rewritten.TryGetValue(node, out var concat))
@@ -80,15 +79,13 @@ internal static class ConcatsAsConvolutionSums
                     sum = conv.Output[0];
                     continue;
                 }
-                var add = new NodeProto { OpType = "Add", Name = $"{node.Name}_sum{next++}" };
+                var add = new NodeProto { OpType = "Add", Name = $"{node.Name}_sum{p}" };
                 add.Input.Add(sum);
                 add.Input.Add(conv.Output[0]);
                 add.Output.Add(p == concat.Input.Count - 1 ? node.Output[0] : $"{node.Output[0]}_sum{p}");
                 nodes.Add(add);
                 sum = add.Output[0];
             }
-            if (offset != inChannels)
-                throw new InvalidOperationException($"{concat.Name} has {offset} channels but {node.Name} reads {inChannels}");
         }
         graph.Node.Clear();
         graph.Node.AddRange(nodes);
